@@ -1,0 +1,43 @@
+# The two commands of the README, and what they stand on. Everything is installed and
+# started by these targets themselves: a fresh clone on a fresh machine needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test unit lint bootstrap stack-up stack-down clean
+
+## The main job: local stack + simulated workload + report.
+demo: bootstrap
+	$(BIN)/jamsos demo
+
+## Every test, against the real local stack (started if not running).
+test: bootstrap
+	$(BIN)/pytest tests
+
+## Pure-logic tests only (no servers).
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bootstrap: $(STAMP)
+	bash deploy/local/install-system-packages.sh
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+stack-up: bootstrap
+	$(BIN)/jamsos stack up
+
+stack-down:
+	$(BIN)/jamsos stack down
+
+## Stops the stack and deletes its data (not the download cache).
+clean: stack-down
+	rm -rf .jamsos/kafka .jamsos/clickhouse .jamsos/registry

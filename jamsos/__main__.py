@@ -1,0 +1,5 @@
+"""`python -m jamsos` is the `jamsos` command."""
+
+from jamsos.cli import main
+
+main()

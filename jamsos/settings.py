@@ -1,0 +1,118 @@
+"""Every setting of every `jamsos` process, in one place.
+
+Each process builds one `Settings` at start-up from `JAMSOS_*` environment variables, with
+command-line flags passed in as overrides (flags win). The defaults are the endpoints of the
+local stack (`jamsos stack up`), so that every command talks to it without configuration.
+Secrets are `SecretStr`: they print as `**********` and never reach a log line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this package runs from (an editable install); the stack's data lives below."""
+
+LOCAL_NIK_SECRET = "local-stack-only-not-a-secret"
+"""The keyed-hash secret used when none is configured *and* the target is the local stack."""
+
+
+def _default_state_dir() -> Path:
+    """`.jamsos/` in the checkout when run from one, else in the working directory."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / ".jamsos"
+    return Path.cwd() / ".jamsos"
+
+
+class Settings(BaseSettings):
+    """Typed settings; field `x` is read from `JAMSOS_X` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="JAMSOS_", frozen=True, extra="ignore")
+
+    # -- local stack ---------------------------------------------------------------------
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    """Where the local stack keeps jars, data, logs and pid files (git-ignored)."""
+    stack_timeout: float = 180.0
+    """Seconds `stack up` waits for each server to become ready before it gives up."""
+    kafka_version: str = "3.9.1"
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "1g"
+    kafka_partitions: int = 4
+    """Partitions of every topic the project creates (input, output, changelog)."""
+
+    # -- Kafka ---------------------------------------------------------------------------
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = ""
+    """Prepended to every topic name; tests and demo runs use it to stay apart."""
+
+    # -- schema registry -----------------------------------------------------------------
+    registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
+    """Base URL of the Confluent-compatible schema registry API."""
+
+    # -- ClickHouse ----------------------------------------------------------------------
+    clickhouse_host: str = "127.0.0.1"
+    clickhouse_port: int = 19000
+    clickhouse_http_port: int = 18123
+    clickhouse_database: str = "jamsos"
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+
+    # -- rules ---------------------------------------------------------------------------
+    lapse_months: int = 3
+    nik_secret: SecretStr | None = None
+    """Key of the NIK hash (`nik_token`). Required unless the target is the local stack."""
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build from the environment; `overrides` (from flags) win. `None` means "not given"."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return cls(**given)
+
+    # -- derived values ------------------------------------------------------------------
+    @property
+    def kafka_port(self) -> int:
+        """The broker port of `kafka_bootstrap` (its first address)."""
+        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+
+    @property
+    def registry_port(self) -> int:
+        """The port of `registry_url`."""
+        parsed = urlparse(self.registry_url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    @property
+    def targets_local_stack(self) -> bool:
+        """True when Kafka is the loopback broker the local stack runs."""
+        host = self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[0]
+        return host in {"127.0.0.1", "localhost", "::1"}
+
+    def topic(self, name: str) -> str:
+        """The physical topic name of contract topic `name`."""
+        return f"{self.topic_prefix}{name}"
+
+    def nik_key(self) -> bytes:
+        """The NIK hashing key; refuses to fall back to the local key outside the local stack."""
+        if self.nik_secret is not None and self.nik_secret.get_secret_value():
+            return self.nik_secret.get_secret_value().encode()
+        if self.targets_local_stack:
+            return LOCAL_NIK_SECRET.encode()
+        raise ValueError("JAMSOS_NIK_SECRET is required outside the local stack")
+
+    def endpoints(self) -> dict[str, Any]:
+        """What other processes need to reach the stack (no secrets)."""
+        return {
+            "kafka": {"bootstrap_servers": self.kafka_bootstrap},
+            "schema_registry": {"url": self.registry_url},
+            "clickhouse": {
+                "host": self.clickhouse_host,
+                "tcp_port": self.clickhouse_port,
+                "http_port": self.clickhouse_http_port,
+                "database": self.clickhouse_database,
+                "user": self.clickhouse_user,
+            },
+        }

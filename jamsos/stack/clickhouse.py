@@ -1,0 +1,76 @@
+"""ClickHouse server from Debian's `clickhouse-server` package, run with the stack's config.
+
+The Debian package ships ClickHouse 18.16; the config only uses settings that current
+releases accept too. Data, logs and users live under the stack's state folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import urllib.error
+import urllib.request
+
+from jamsos.settings import Settings
+from jamsos.stack.artifacts import DEPLOY_LOCAL, render, require_tool
+from jamsos.stack.process import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "run `bash deploy/local/install-system-packages.sh` (Debian: apt-get install clickhouse-server)"
+
+
+class ClickHouseServer:
+    """The local ClickHouse: configuration, command line and readiness probe."""
+
+    name = "clickhouse"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "clickhouse"
+        self.config = self.home / "config.xml"
+        self.process = ManagedProcess(
+            name="clickhouse",
+            pid_file=self.home / "clickhouse.pid",
+            log_file=self.home / "logs" / "stdout.log",
+            marker=str(self.config),
+            server_log=self.home / "logs" / "server.err.log",
+        )
+
+    def ports(self) -> list[int]:
+        return [self.settings.clickhouse_port, self.settings.clickhouse_http_port]
+
+    def prepare(self) -> None:
+        """Write config.xml and users.xml; create the data folders."""
+        require_tool("clickhouse-server", "to run ClickHouse", INSTALL_HINT)
+        data_dir = self.home / "data"
+        for sub in ("tmp", "user_files", "format_schemas"):
+            (data_dir / sub).mkdir(parents=True, exist_ok=True)
+        users = render(DEPLOY_LOCAL / "clickhouse" / "users.xml.tmpl", self.home / "users.xml", {
+            "admin_password_sha256": _sha256(self.settings.clickhouse_password.get_secret_value()),
+        })
+        render(DEPLOY_LOCAL / "clickhouse" / "config.xml.tmpl", self.config, {
+            "state_dir": self.settings.state_dir,
+            "log_dir": self.home / "logs",
+            "data_dir": data_dir,
+            "users_config": users,
+            "http_port": self.settings.clickhouse_http_port,
+            "tcp_port": self.settings.clickhouse_port,
+        })
+
+    def argv(self) -> list[str]:
+        binary = require_tool("clickhouse-server", "to run ClickHouse", INSTALL_HINT)
+        return [binary, f"--config-file={self.config}"]
+
+    def ready(self) -> bool:
+        """Ready when the HTTP interface answers `/ping` with `Ok.`."""
+        url = f"http://{self.settings.clickhouse_host}:{self.settings.clickhouse_http_port}/ping"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                return bool(response.read().strip() == b"Ok.")
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

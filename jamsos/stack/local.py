@@ -1,0 +1,114 @@
+"""`jamsos stack up | down | status`: the local stack as one idempotent unit.
+
+`up` starts what is not running and waits for real readiness (a metadata answer from Kafka,
+`/ping` from ClickHouse, `/subjects` from the registry) with a deadline; it leaves running
+servers alone, so it is safe to call twice and is what the test fixtures call too. `down`
+stops, by pid, only the processes `up` started.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jamsos.settings import Settings
+from jamsos.stack.clickhouse import ClickHouseServer
+from jamsos.stack.kafka import KafkaServer
+from jamsos.stack.process import ManagedProcess, StackError, require_free_port, wait_until_ready
+from jamsos.stack.registry import SchemaRegistryServer
+
+log = logging.getLogger(__name__)
+
+MIN_FREE_DISK = 2 * 1024**3
+"""Below this much free space under the state folder, `up` refuses to start servers."""
+
+
+class Server(Protocol):
+    """What the stack needs of each server it runs."""
+
+    name: str
+    process: ManagedProcess
+
+    def ports(self) -> list[int]: ...
+    def prepare(self) -> None: ...
+    def argv(self) -> list[str]: ...
+    def ready(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One line of `stack status`."""
+
+    name: str
+    pid: int | None
+    ready: bool
+    log_file: str
+
+
+class LocalStack:
+    """Kafka, ClickHouse and the schema registry of one state folder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.servers: list[Server] = [
+            KafkaServer(settings),
+            ClickHouseServer(settings),
+            SchemaRegistryServer(settings),
+        ]
+
+    def up(self) -> list[ServerState]:
+        """Start every server that is not running; wait until all are ready."""
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        _require_disk_space(self.settings)
+        started: list[Server] = []
+        for server in self.servers:
+            if server.process.pid() is not None:
+                log.info("%s already running (pid %s)", server.name, server.process.pid())
+                continue
+            for port in server.ports():
+                require_free_port(server.name, "127.0.0.1", port)
+            server.prepare()
+            server.process.start(server.argv())
+            started.append(server)
+        for server in self.servers:
+            wait_until_ready(server.process, server.ready, self.settings.stack_timeout)
+        return self.status()
+
+    def down(self) -> list[str]:
+        """Stop the servers this stack started, in reverse order; returns their names."""
+        return [s.name for s in reversed(self.servers) if s.process.stop()]
+
+    def status(self) -> list[ServerState]:
+        return [
+            ServerState(
+                name=s.name,
+                pid=s.process.pid(),
+                ready=s.process.pid() is not None and s.ready(),
+                log_file=str(s.process.log_to_read),
+            )
+            for s in self.servers
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """`status --json`: endpoints every command uses by default, plus process states."""
+        states = self.status()
+        return {
+            "running": all(state.ready for state in states),
+            "state_dir": str(self.settings.state_dir),
+            "endpoints": self.settings.endpoints(),
+            "servers": {
+                state.name: {"pid": state.pid, "ready": state.ready, "log": state.log_file}
+                for state in states
+            },
+        }
+
+
+def _require_disk_space(settings: Settings) -> None:
+    free = shutil.disk_usage(settings.state_dir).free
+    if free < MIN_FREE_DISK:
+        raise StackError(
+            f"disk full: only {free // 1024**2} MiB free under {settings.state_dir} "
+            f"(the stack needs at least {MIN_FREE_DISK // 1024**3} GiB)"
+        )

@@ -1,0 +1,62 @@
+"""Creating and removing the project's Kafka topics (the broker does not auto-create them).
+
+Auto-creation is off in the local broker on purpose: a typo in a topic name should fail,
+not silently create a one-partition topic nobody reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+from jamsos.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INPUT_TOPICS = ("enrolments", "contributions", "agents", "clock")
+OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")
+
+
+def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | None = None) -> None:
+    """Create the physical topics of contract topics `names` that do not exist yet."""
+    wanted = [settings.topic(name) for name in names]
+    admin = _admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return
+        count = partitions or settings.kafka_partitions
+        new = [NewTopic(name, num_partitions=count, replication_factor=1) for name in missing]
+        try:
+            admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            log.debug("a concurrent creator made some of %s first", missing)
+        log.info("created topics %s with %d partitions", missing, count)
+    finally:
+        admin.close()
+
+
+def delete_topics_with_prefix(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (test clean-up); returns them."""
+    if not prefix:
+        raise ValueError("refusing to delete topics with an empty prefix")
+    admin = _admin(settings)
+    try:
+        doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            try:
+                admin.delete_topics(doomed)
+            except UnknownTopicOrPartitionError:
+                log.debug("some of %s were already gone", doomed)
+        return doomed
+    finally:
+        admin.close()

@@ -1,0 +1,54 @@
+"""The real local stack for integration tests.
+
+The session fixture brings the stack up with the same code as `jamsos stack up` (a running
+stack is reused, so a second test run is quick) and gives this run its own topic prefix and
+ClickHouse database, removed again at the end, so runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from clickhouse_driver import Client
+
+from jamsos.settings import Settings
+from jamsos.stack.local import LocalStack
+from jamsos.topics import delete_topics_with_prefix
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    """Settings of this test run: the local stack's endpoints, a private prefix and database."""
+    base = Settings.load()
+    LocalStack(base).up()
+    run = uuid.uuid4().hex[:8]
+    run_settings = base.model_copy(
+        update={"topic_prefix": f"test-{run}.", "clickhouse_database": f"jamsos_test_{run}"}
+    )
+    yield run_settings
+    delete_topics_with_prefix(run_settings, run_settings.topic_prefix)
+
+
+@pytest.fixture(scope="session")
+def clickhouse(settings: Settings) -> Iterator[Client]:
+    """An admin client on this run's own, freshly created database."""
+    admin = Client(
+        settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+    )
+    admin.execute(f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}")
+    client = Client(
+        settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        database=settings.clickhouse_database,
+    )
+    yield client
+    client.disconnect()
+    admin.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    admin.disconnect()

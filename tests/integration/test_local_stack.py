@@ -1,0 +1,91 @@
+"""The local stack is real: Avro through the broker, rows through ClickHouse, idempotent up."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+
+import fastavro
+from clickhouse_driver import Client
+from kafka import KafkaProducer
+
+from jamsos.settings import Settings
+from jamsos.stack.local import LocalStack
+from jamsos.topics import ensure_topics
+from tests.integration.kafka_helpers import read_topic
+
+PAYMENT = fastavro.parse_schema({
+    "type": "record", "name": "Payment", "namespace": "test",
+    "fields": [
+        {"name": "payment_id", "type": "string"},
+        {"name": "amount", "type": "long"},
+        {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}},
+    ],
+})
+
+
+def _avro(record: dict) -> bytes:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, PAYMENT, record)
+    return out.getvalue()
+
+
+def test_avro_messages_round_trip_through_the_real_broker(settings: Settings) -> None:
+    ensure_topics(settings, ["smoke"])
+    sent = [
+        {"payment_id": f"p-{i}", "amount": 36_800 * (i + 1), "paid_on": date(2019, 1, 1 + i)}
+        for i in range(20)
+    ]
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for record in sent:
+        producer.send(settings.topic("smoke"), key=record["payment_id"].encode(),
+                      value=_avro(record))
+    producer.flush()
+    producer.close()
+
+    received = read_topic(settings, "smoke", expected=len(sent))
+
+    decoded = [fastavro.schemaless_reader(io.BytesIO(m.value), PAYMENT) for m in received]
+    assert sorted(decoded, key=lambda r: r["payment_id"]) == sorted(
+        sent, key=lambda r: r["payment_id"]
+    )
+    assert {m.key.decode() for m in received} == {r["payment_id"] for r in sent}
+
+
+def test_rows_are_written_and_read_in_the_real_clickhouse(clickhouse: Client) -> None:
+    clickhouse.execute(
+        "CREATE TABLE smoke (member_id String, paid_through Date, amount UInt64) "
+        "ENGINE = MergeTree() ORDER BY member_id"
+    )
+    rows = [(f"m-{i}", date(2019, 1 + i % 12, 1), 36_800 * i) for i in range(1_000)]
+    clickhouse.execute("INSERT INTO smoke (member_id, paid_through, amount) VALUES", rows)
+
+    count, total = clickhouse.execute("SELECT count(), sum(amount) FROM smoke")[0]
+    assert count == 1_000
+    assert total == sum(r[2] for r in rows)
+    server_version = clickhouse.execute("SELECT version()")[0][0]
+    assert server_version.split(".")[0].isdigit()
+
+
+def test_stack_up_twice_is_harmless(settings: Settings) -> None:
+    stack = LocalStack(settings)
+    before = {s.name: s.pid for s in stack.status()}
+    after = {s.name: s.pid for s in stack.up()}
+    assert after == before
+    assert all(pid is not None for pid in after.values())
+
+
+def test_status_json_prints_the_endpoints(settings: Settings) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "jamsos", "stack", "status", "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["running"] is True
+    assert status["endpoints"]["kafka"]["bootstrap_servers"] == settings.kafka_bootstrap
+    assert status["endpoints"]["clickhouse"]["tcp_port"] == settings.clickhouse_port
+    assert status["endpoints"]["schema_registry"]["url"] == settings.registry_url
