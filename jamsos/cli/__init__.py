@@ -11,7 +11,9 @@ import sys
 
 import click
 
-from jamsos.cli.common import CommandFailed
+from jamsos.cli.common import CommandError
+from jamsos.cli.contracts import publish, schemas
+from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.stack import stack
 
 
@@ -26,6 +28,9 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(stack)
+cli.add_command(publish)
+cli.add_command(schemas)
+cli.add_command(dead_letters)
 
 
 def main() -> None:
@@ -37,7 +42,7 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except CommandFailed as error:
+    except CommandError as error:
         click.echo(f"jamsos: {error}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

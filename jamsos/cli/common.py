@@ -14,7 +14,7 @@ from jamsos.stack.process import StackError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class CommandFailed(RuntimeError):
+class CommandError(RuntimeError):
     """A failure reported as `jamsos: <reason>` and exit status 1."""
 
 
@@ -25,17 +25,17 @@ def load_settings(**flags: Any) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise CommandFailed(f"setting {field}: {first['msg']}") from None
+        raise CommandError(f"setting {field}: {first['msg']}") from None
 
 
 def one_line_errors(func: F) -> F:
-    """Turn the project's expected failures into `CommandFailed` (one line, exit 1)."""
+    """Turn the project's expected failures into `CommandError` (one line, exit 1)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except (StackError, ValueError, OSError) as error:
-            raise CommandFailed(str(error)) from error
+            raise CommandError(str(error)) from error
 
     return wrapper  # type: ignore[return-value]

@@ -35,11 +35,13 @@ def run_maven(args: list[str], log_file: Path, what: str) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log.info("resolving %s from Maven Central (log %s)", what, log_file)
     with log_file.open("ab") as out:
-        result = subprocess.run(  # noqa: S603 - fixed argv
+        result = subprocess.run(
             [mvn, "-B", "-q", *args], stdout=out, stderr=subprocess.STDOUT, check=False
         )
     if result.returncode != 0:
-        raise StackError(f"could not fetch {what} with mvn (exit {result.returncode}); read {log_file}")
+        raise StackError(
+            f"could not fetch {what} with mvn (exit {result.returncode}); read {log_file}"
+        )
 
 
 def render(template: Path, target: Path, values: dict[str, object]) -> Path:

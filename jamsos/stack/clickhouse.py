@@ -17,7 +17,9 @@ from jamsos.stack.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "run `bash deploy/local/install-system-packages.sh` (Debian: apt-get install clickhouse-server)"
+INSTALL_HINT = (
+    "run `bash deploy/local/install-system-packages.sh` (Debian: apt-get install clickhouse-server)"
+)
 
 
 class ClickHouseServer:
@@ -46,17 +48,27 @@ class ClickHouseServer:
         data_dir = self.home / "data"
         for sub in ("tmp", "user_files", "format_schemas"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
-        users = render(DEPLOY_LOCAL / "clickhouse" / "users.xml.tmpl", self.home / "users.xml", {
-            "admin_password_sha256": _sha256(self.settings.clickhouse_password.get_secret_value()),
-        })
-        render(DEPLOY_LOCAL / "clickhouse" / "config.xml.tmpl", self.config, {
-            "state_dir": self.settings.state_dir,
-            "log_dir": self.home / "logs",
-            "data_dir": data_dir,
-            "users_config": users,
-            "http_port": self.settings.clickhouse_http_port,
-            "tcp_port": self.settings.clickhouse_port,
-        })
+        users = render(
+            DEPLOY_LOCAL / "clickhouse" / "users.xml.tmpl",
+            self.home / "users.xml",
+            {
+                "admin_password_sha256": _sha256(
+                    self.settings.clickhouse_password.get_secret_value()
+                ),
+            },
+        )
+        render(
+            DEPLOY_LOCAL / "clickhouse" / "config.xml.tmpl",
+            self.config,
+            {
+                "state_dir": self.settings.state_dir,
+                "log_dir": self.home / "logs",
+                "data_dir": data_dir,
+                "users_config": users,
+                "http_port": self.settings.clickhouse_http_port,
+                "tcp_port": self.settings.clickhouse_port,
+            },
+        )
 
     def argv(self) -> list[str]:
         binary = require_tool("clickhouse-server", "to run ClickHouse", INSTALL_HINT)
@@ -66,7 +78,7 @@ class ClickHouseServer:
         """Ready when the HTTP interface answers `/ping` with `Ok.`."""
         url = f"http://{self.settings.clickhouse_host}:{self.settings.clickhouse_http_port}/ping"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as response:
                 return bool(response.read().strip() == b"Ok.")
         except (urllib.error.URLError, OSError):
             return False

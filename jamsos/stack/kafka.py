@@ -45,26 +45,40 @@ class KafkaServer:
         self._fetch_jars()
         log_dir = self.home / "logs"
         data_dir = self.home / "data"
-        render(DEPLOY_LOCAL / "kafka" / "log4j.properties.tmpl", self.home / "log4j.properties",
-               {"log_dir": log_dir})
-        render(DEPLOY_LOCAL / "kafka" / "server.properties.tmpl", self.config, {
-            "state_dir": self.settings.state_dir,
-            "broker_port": self.settings.kafka_port,
-            "controller_port": self.settings.kafka_controller_port,
-            "data_dir": data_dir,
-            "partitions": self.settings.kafka_partitions,
-        })
+        render(
+            DEPLOY_LOCAL / "kafka" / "log4j.properties.tmpl",
+            self.home / "log4j.properties",
+            {"log_dir": log_dir},
+        )
+        render(
+            DEPLOY_LOCAL / "kafka" / "server.properties.tmpl",
+            self.config,
+            {
+                "state_dir": self.settings.state_dir,
+                "broker_port": self.settings.kafka_port,
+                "controller_port": self.settings.kafka_controller_port,
+                "data_dir": data_dir,
+                "partitions": self.settings.kafka_partitions,
+            },
+        )
         if not (data_dir / "meta.properties").exists():
             self._format(java, data_dir)
 
     def argv(self) -> list[str]:
         java = require_tool("java", "to run Kafka", "install a Java 17+ runtime (openjdk-17-jre)")
         return [
-            java, "-server", f"-Xmx{self.settings.kafka_heap}", "-Xms256m", "-XX:+UseG1GC",
+            java,
+            "-server",
+            f"-Xmx{self.settings.kafka_heap}",
+            "-Xms256m",
+            "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
             f"-Dkafka.logs.dir={self.home / 'logs'}",
-            "-cp", f"{self.libs}/*", "kafka.Kafka", str(self.config),
+            "-cp",
+            f"{self.libs}/*",
+            "kafka.Kafka",
+            str(self.config),
         ]
 
     def ready(self) -> bool:
@@ -95,9 +109,11 @@ class KafkaServer:
             return
         run_maven(
             [
-                "-f", str(DEPLOY_LOCAL / "kafka" / "pom.xml"),
+                "-f",
+                str(DEPLOY_LOCAL / "kafka" / "pom.xml"),
                 f"-Dkafka.version={self.settings.kafka_version}",
-                "dependency:copy-dependencies", f"-DoutputDirectory={self.libs}",
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={self.libs}",
             ],
             self.settings.state_dir / "cache" / "mvn-kafka.log",
             f"Apache Kafka {self.settings.kafka_version}",
@@ -108,11 +124,22 @@ class KafkaServer:
     def _format(self, java: str, data_dir: Path) -> None:
         cluster_id = _cluster_id()
         log.info("formatting Kafka storage %s (cluster %s)", data_dir, cluster_id)
-        result = subprocess.run(  # noqa: S603 - fixed argv
-            [java, "-cp", f"{self.libs}/*",
-             f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
-             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config)],
-            capture_output=True, text=True, check=False,
+        result = subprocess.run(
+            [
+                java,
+                "-cp",
+                f"{self.libs}/*",
+                f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.config),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]

@@ -50,9 +50,11 @@ class SchemaRegistryServer:
             return
         download = self.settings.state_dir / "cache" / "downloads"
         run_maven(
-            ["dependency:copy",
-             f"-Dartifact=io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:zip:all",
-             f"-DoutputDirectory={download}"],
+            [
+                "dependency:copy",
+                f"-Dartifact=io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:zip:all",
+                f"-DoutputDirectory={download}",
+            ],
             self.settings.state_dir / "cache" / "mvn-registry.log",
             f"Apicurio Registry {APICURIO_VERSION}",
         )
@@ -66,18 +68,21 @@ class SchemaRegistryServer:
     def argv(self) -> list[str]:
         java = require_tool("java", "to run the schema registry", "install a Java 17+ runtime")
         return [
-            java, "-Xmx384m", "-XX:+UseSerialGC",
+            java,
+            "-Xmx384m",
+            "-XX:+UseSerialGC",
             f"-Djamsos.state={self.home}",
             f"-Dquarkus.http.port={self.settings.registry_port}",
             "-Dquarkus.http.host=127.0.0.1",
             "-Dquarkus.log.level=WARN",
-            "-jar", str(self.runner),
+            "-jar",
+            str(self.runner),
         ]
 
     def ready(self) -> bool:
         """Ready when the Confluent API answers `/subjects`; then the compatibility is set."""
         try:
-            with urllib.request.urlopen(f"{self.base_url}/subjects", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{self.base_url}/subjects", timeout=2) as response:
                 if response.status != 200:
                     return False
         except (urllib.error.URLError, OSError):
@@ -91,11 +96,11 @@ class SchemaRegistryServer:
 
     def _set_global_compatibility(self, level: str) -> None:
         """Apicurio defaults to NONE; the contract wants backward *and* forward compatibility."""
-        request = urllib.request.Request(  # noqa: S310 - loopback
+        request = urllib.request.Request(
             f"{self.base_url}/config",
             data=json.dumps({"compatibility": level}).encode(),
             headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
             method="PUT",
         )
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5):
             pass

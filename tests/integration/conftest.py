@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from clickhouse_driver import Client
 
+from jamsos.contracts.registry import SchemaRegistry
+from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from jamsos.stack.local import LocalStack
 from jamsos.topics import delete_topics_with_prefix
@@ -52,3 +54,16 @@ def clickhouse(settings: Settings) -> Iterator[Client]:
     client.disconnect()
     admin.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     admin.disconnect()
+
+
+@pytest.fixture(scope="session")
+def registry(settings: Settings) -> Iterator[SchemaRegistry]:
+    """A client of the stack's real schema registry."""
+    client = SchemaRegistry(settings.registry_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def serde(registry: SchemaRegistry) -> AvroSerde:
+    return AvroSerde(registry)

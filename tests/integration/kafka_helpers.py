@@ -34,3 +34,16 @@ def read_topic(
     finally:
         consumer.close()
     return records
+
+
+def topic_size(settings: Settings, topic: str) -> int:
+    """How many messages contract topic `topic` holds (sum of its partitions' end offsets)."""
+    from kafka import TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        name = settings.topic(topic)
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()

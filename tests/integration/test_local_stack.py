@@ -17,14 +17,18 @@ from jamsos.stack.local import LocalStack
 from jamsos.topics import ensure_topics
 from tests.integration.kafka_helpers import read_topic
 
-PAYMENT = fastavro.parse_schema({
-    "type": "record", "name": "Payment", "namespace": "test",
-    "fields": [
-        {"name": "payment_id", "type": "string"},
-        {"name": "amount", "type": "long"},
-        {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}},
-    ],
-})
+PAYMENT = fastavro.parse_schema(
+    {
+        "type": "record",
+        "name": "Payment",
+        "namespace": "test",
+        "fields": [
+            {"name": "payment_id", "type": "string"},
+            {"name": "amount", "type": "long"},
+            {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}},
+        ],
+    }
+)
 
 
 def _avro(record: dict) -> bytes:
@@ -41,8 +45,9 @@ def test_avro_messages_round_trip_through_the_real_broker(settings: Settings) ->
     ]
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     for record in sent:
-        producer.send(settings.topic("smoke"), key=record["payment_id"].encode(),
-                      value=_avro(record))
+        producer.send(
+            settings.topic("smoke"), key=record["payment_id"].encode(), value=_avro(record)
+        )
     producer.flush()
     producer.close()
 
@@ -81,7 +86,9 @@ def test_stack_up_twice_is_harmless(settings: Settings) -> None:
 def test_status_json_prints_the_endpoints(settings: Settings) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "jamsos", "stack", "status", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
