@@ -397,7 +397,7 @@ class AgentBook:
         if self.status_key is not None:
             data["s"] = [self.status, *_key_to_list(self.status_key)]
         if self.shares:
-            data["m"] = {member: _share_to_list(s) for member, s in sorted(self.shares.items())}
+            data["m"] = {member: share_to_list(s) for member, s in sorted(self.shares.items())}
         return data
 
     @classmethod
@@ -407,7 +407,7 @@ class AgentBook:
             raise ValueError(f"unsupported agent book format: {data.get('v')!r}")
         book = cls(
             agent_id=data["a"],
-            shares={member: _share_from_list(item) for member, item in data.get("m", {}).items()},
+            shares={member: share_from_list(item) for member, item in data.get("m", {}).items()},
         )
         if "g" in data:
             branch, region, community, micros, event_id = data["g"]
@@ -438,7 +438,7 @@ def _key_from_list(micros: int, event_id: str) -> tuple[datetime, str]:
     return (_EPOCH + timedelta(microseconds=micros), event_id)
 
 
-def _share_to_list(share: AgentShare) -> list[Any]:
+def share_to_list(share: AgentShare) -> list[Any]:
     recruit = share.recruit
     return [
         None if recruit is None else [recruit.status.value, recruit.period, int(recruit.with_jht)],
@@ -450,7 +450,7 @@ def _share_to_list(share: AgentShare) -> list[Any]:
     ]
 
 
-def _share_from_list(item: list[Any]) -> AgentShare:
+def share_from_list(item: list[Any]) -> AgentShare:
     recruit, periods, activity = item
     return AgentShare(
         recruit=None

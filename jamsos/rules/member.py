@@ -697,16 +697,14 @@ def _emit(
 ) -> tuple[list[StatusChange], list[LapseAlert]]:
     """Evaluate, compare with the last emitted state, and emit on a change.
 
-    Only a change of status or ``arrears_months`` is a change (``status.md`` "Outputs"):
-    a payment ahead by an ``ACTIVE`` member moves ``P`` but emits nothing.
+    A change of status or ``arrears_months`` is a change (``status.md`` "Outputs"), and so
+    is a move of the paid-through month: the ``members`` table shows ``paid_through``, and
+    a payment ahead by an ``ACTIVE`` member would otherwise never reach it.
     """
     on = evaluation_date(ledger, business_date)
     after = evaluate(ledger, on, lapse_months)
     before = ledger.emitted
-    if before is not None and (before.status, before.arrears_months) == (
-        after.status,
-        after.arrears_months,
-    ):
+    if before == after:
         return [], []
     change = _make_change(ledger, before, after, on, reason)
     alerts = _make_alerts(ledger, before, after, on, lapse_months)

@@ -37,7 +37,7 @@ DATE_FIELDS = {
 OPTIONAL_FIELDS = {
     "MemberEnrolled": {"phone", "agent_id", "employer_id"},
     "ContributionPaid": {"collecting_agent_id"},
-    "MemberStatusChanged": {"from_status", "paid_through", "agent_id"},
+    "MemberStatusChanged": {"from_status", "paid_through", "agent_id", "enrolled_on"},
     "LapseAlert": {"agent_id", "paid_through"},
     "AgentTally": {"branch_code", "region_code", "agent_status", "last_activity_on", "period"},
     "DeadLetter": {"key", "dead_letter_id"},

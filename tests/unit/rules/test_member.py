@@ -69,12 +69,23 @@ def test_enrolment_emits_first_change_with_no_from_status() -> None:
     assert change.record()["paid_through"] is None
 
 
-def test_payment_that_changes_nothing_visible_emits_nothing() -> None:
+def test_payment_ahead_emits_the_new_paid_through_month() -> None:
+    # Status and arrears stay ACTIVE/0, but the members table must learn the new P.
     ledger = ledger_of([enrolled("2019-01-10"), paid("2019-01-12")])
     outcome = apply(ledger, paid("2019-01-13", months=3), "2019-01-13")
     assert outcome.applied
-    assert outcome.changes == []
+    [change] = outcome.changes
+    assert (change.from_status, change.to_status) == (Status.ACTIVE, Status.ACTIVE)
+    assert change.paid_through == month("2019-04")
+    assert outcome.alerts == []
     assert paid_through(ledger) == month("2019-04")
+
+
+def test_duplicate_payment_emits_nothing() -> None:
+    payment = paid("2019-01-12")
+    ledger = ledger_of([enrolled("2019-01-10"), payment])
+    outcome = apply(ledger, payment, "2019-01-13")
+    assert outcome.changes == []
 
 
 def test_time_driven_changes_and_alerts_of_example_1() -> None:
