@@ -15,6 +15,7 @@ from jamsos.cli.common import CommandError
 from jamsos.cli.contracts import publish, schemas
 from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.stack import stack
+from jamsos.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,6 +29,7 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(stack)
+cli.add_command(worker)
 cli.add_command(publish)
 cli.add_command(schemas)
 cli.add_command(dead_letters)

@@ -1,0 +1,36 @@
+"""`jamsos worker`: a Faust worker keeping member status and agent tallies."""
+
+from __future__ import annotations
+
+import click
+
+from jamsos.cli.common import load_settings, one_line_errors
+from jamsos.contracts.catalog import TOPICS
+from jamsos.topics import ensure_topics
+
+
+@click.command()
+@click.option(
+    "--name",
+    default="worker-1",
+    show_default=True,
+    help="Worker name; its RocksDB state lives under <state dir>/workers/<name>.",
+)
+@click.option("--bootstrap", "kafka_bootstrap", help="Kafka bootstrap servers.")
+@click.option("--registry-url", help="Schema registry base URL.")
+@click.option("--topic-prefix", help="Prefix of the physical topic names.")
+@click.option("--loglevel", default="warning", show_default=True)
+@one_line_errors
+def worker(name: str, loglevel: str, **flags: str | None) -> None:
+    """Run one worker; start several (different --name) to share the partitions."""
+    import faust
+
+    from streams.app import create_app
+
+    settings = load_settings(**flags)
+    settings.nik_key()  # refuses to start without JAMSOS_NIK_SECRET outside the local stack
+    ensure_topics(settings, list(TOPICS))
+    data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings, data_dir=str(data_dir))
+    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

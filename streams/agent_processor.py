@@ -1,0 +1,126 @@
+"""Per-agent tallies from the agent inbox, without Faust.
+
+The agent inbox carries two kinds of message, both keyed by `agent_id`: the agent's own
+events (`AgentRegistered`, `AgentStatusChanged`, Avro as published upstream) and *share
+updates* from the member side (JSON: one member's whole contribution to this agent, with
+the member's sequence number). Shares are absolute, not deltas, and older sequence numbers
+are ignored, so re-delivery and replays can never double-count.
+
+Every message re-publishes the agent's figures (current, and the periods it touched) as
+`AgentTally` records with an increasing `version`; a re-delivered message therefore also
+repairs a tally lost in a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from jamsos.contracts.serde import AvroSerde
+from jamsos.rules.agent import AgentBook, share_from_list
+from jamsos.rules.events import AgentRegistered, AgentStatusChanged, event_from_record
+from jamsos.rules.member import stable_id
+from jamsos.rules.periods import Month, first_day
+from streams.emission import Emission
+
+
+@dataclass
+class StoredAgent:
+    """What the agent table holds per agent: its book, member sequence numbers, version."""
+
+    book: AgentBook
+    seqs: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+
+    def dumps(self) -> bytes:
+        return json.dumps(
+            {"b": self.book.to_dict(), "q": self.seqs, "v": self.version}, separators=(",", ":")
+        ).encode()
+
+    @classmethod
+    def loads(cls, data: bytes) -> StoredAgent:
+        raw = json.loads(data)
+        return cls(AgentBook.from_dict(raw["b"]), raw["q"], raw["v"])
+
+
+class AgentProcessor:
+    """Applies agent-inbox messages to the agents' books and emits their tallies."""
+
+    def __init__(self, serde: AvroSerde, agents: MutableMapping[str, bytes]) -> None:
+        self.serde = serde
+        self.agents = agents
+
+    def handle(self, key: bytes, value: bytes) -> list[Emission]:
+        agent_id = key.decode()
+        stored = self._load(agent_id)
+        if value[:1] == b"\x00":
+            periods, as_of = self._agent_event(stored, value)
+        else:
+            periods, as_of = self._share_update(stored, json.loads(value))
+        emissions = self._tallies(stored, sorted(periods), as_of)
+        self.agents[agent_id] = stored.dumps()
+        return emissions
+
+    def _agent_event(self, stored: StoredAgent, value: bytes) -> tuple[set[Month], date]:
+        decoded = self.serde.decode(value, "agents")
+        event = event_from_record(decoded.record_name, decoded.record)
+        assert isinstance(event, AgentRegistered | AgentStatusChanged)
+        stored.book.apply_event(event)
+        return set(), event.occurred_on
+
+    def _share_update(self, stored: StoredAgent, update: dict[str, Any]) -> tuple[set[Month], date]:
+        member_id, seq = update["member_id"], int(update["seq"])
+        as_of = date.fromisoformat(update["as_of"])
+        share = None if update["share"] is None else share_from_list(update["share"])
+        touched = {period for period, _ in share.periods} if share is not None else set()
+        if seq <= stored.seqs.get(member_id, -1):
+            return touched, as_of  # re-delivered: re-publish the current figures only
+        change = stored.book.set_share(member_id, share)
+        stored.seqs[member_id] = seq
+        return set(change.periods) | touched, as_of
+
+    def _tallies(self, stored: StoredAgent, periods: list[Month], as_of: date) -> list[Emission]:
+        book = stored.book
+        current = book.current_figures()
+        emissions = []
+        for period in periods or [None]:
+            stored.version += 1
+            figures = None if period is None else book.period_figures(period)
+            record = {
+                "agent_id": book.agent_id,
+                "branch_code": book.branch_code,
+                "region_code": book.region_code,
+                "agent_status": book.status,
+                "recruits_total": current.recruits_total,
+                "recruits_new": current.recruits_new,
+                "recruits_active": current.recruits_active,
+                "recruits_grace": current.recruits_grace,
+                "recruits_lapsed": current.recruits_lapsed,
+                "recruits_exited": current.recruits_exited,
+                "last_activity_on": current.last_activity_on,
+                "period": None if figures is None else first_day(figures.period),
+                "new_recruits": 0 if figures is None else figures.new_recruits,
+                "contributions_amount": 0 if figures is None else figures.contributions_amount,
+                "contribution_months": 0 if figures is None else figures.contribution_months,
+                "commission_amount": 0 if figures is None else figures.commission_amount,
+                "bonus_amount": 0 if figures is None else figures.bonus_amount,
+                "payout_amount": 0 if figures is None else figures.payout_amount,
+                "as_of": as_of,
+                "version": stored.version,
+                "tally_id": stable_id("tally", book.agent_id, stored.version),
+            }
+            emissions.append(
+                Emission(
+                    "agent-tallies",
+                    book.agent_id.encode(),
+                    self.serde.encode("agent-tallies", "AgentTally", record),
+                )
+            )
+        return emissions
+
+    def _load(self, agent_id: str) -> StoredAgent:
+        data = self.agents.get(agent_id)
+        return StoredAgent.loads(data) if data else StoredAgent(AgentBook(agent_id))

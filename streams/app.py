@@ -1,0 +1,37 @@
+"""`create_app(settings)`: the Faust application of `jamsos worker`."""
+
+from __future__ import annotations
+
+import faust
+
+from jamsos.contracts.registry import SchemaRegistry
+from jamsos.contracts.serde import AvroSerde
+from jamsos.settings import Settings
+from streams.agents import register_agents
+from streams.tables import define_tables
+from streams.topics import define_topics
+
+
+def create_app(settings: Settings, *, data_dir: str | None = None) -> faust.App:
+    """The worker app: topics, RocksDB tables and agents, configured from `settings`."""
+    app = faust.App(
+        settings.topic("jamsos-worker"),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="rocksdb://",
+        datadir=data_dir or str(settings.state_dir / "worker"),
+        topic_partitions=settings.kafka_partitions,
+        topic_replication_factor=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        web_enabled=False,
+        table_standby_replicas=0,
+        stream_wait_empty=False,
+    )
+    serde = AvroSerde(SchemaRegistry(settings.registry_url))
+    register_agents(
+        app, settings, define_topics(app, settings), define_tables(app, settings), serde
+    )
+    return app

@@ -1,0 +1,298 @@
+"""Per-member processing of one partition of the member inbox, without Faust.
+
+The Faust agent hands every inbox message here with its partition and offset; this class
+reads and writes the partition's state through plain mappings (Faust tables in the
+worker, dicts in unit tests) and returns what to publish. The rules themselves live in
+`jamsos.rules` and are shared with `jamsos replay`.
+
+Exactly-once *effect* on top of at-least-once delivery:
+- a message at or below a member's last applied offset is a re-delivery: its remembered
+  emissions are re-published and nothing is applied again (`streams.emission`);
+- a business-day tick remembers which members it touched, for the same reason;
+- every output has a deterministic id, so a second copy changes nothing downstream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from jamsos.contracts.serde import AvroSerde
+from jamsos.rules.agent import AgentShare, member_agent_shares, share_to_list, share_updates
+from jamsos.rules.events import BusinessDayClosed, MemberEvent, event_from_record
+from jamsos.rules.member import (
+    MemberLedger,
+    Outcome,
+    advance,
+    apply_event,
+    evaluation_date,
+    next_change_date,
+)
+from streams.due_index import DueIndex
+from streams.emission import Emission, recall, remember
+
+log = logging.getLogger(__name__)
+
+AGENT_INBOX = "agent-inbox"
+TICKS_REMEMBERED = 3
+
+
+@dataclass
+class StoredMember:
+    """What the member table holds per member: ledger plus processing bookkeeping."""
+
+    ledger: MemberLedger
+    offset: int = -1
+    outbox: list[list[Any]] = field(default_factory=list)
+    due_on: date | None = None
+    seq: int = 0
+
+    def dumps(self) -> bytes:
+        return json.dumps(
+            {
+                "l": self.ledger.to_dict(),
+                "o": self.offset,
+                "x": self.outbox,
+                "d": None if self.due_on is None else self.due_on.isoformat(),
+                "s": self.seq,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def loads(cls, data: bytes) -> StoredMember:
+        raw = json.loads(data)
+        return cls(
+            MemberLedger.from_dict(raw["l"]),
+            raw["o"],
+            raw["x"],
+            None if raw["d"] is None else date.fromisoformat(raw["d"]),
+            raw["s"],
+        )
+
+
+@dataclass
+class PartitionClock:
+    """The business date as one partition has seen it, and its recent ticks."""
+
+    business_date: date | None = None
+    earliest_due: date | None = None
+    ticks: list[int] = field(default_factory=list)
+
+    def dumps(self) -> bytes:
+        return json.dumps(
+            {
+                "b": None if self.business_date is None else self.business_date.isoformat(),
+                "e": None if self.earliest_due is None else self.earliest_due.isoformat(),
+                "t": self.ticks,
+            }
+        ).encode()
+
+    @classmethod
+    def loads(cls, data: bytes | None) -> PartitionClock:
+        if not data:
+            return cls()
+        raw = json.loads(data)
+        parse = date.fromisoformat
+        return cls(
+            None if raw["b"] is None else parse(raw["b"]),
+            None if raw["e"] is None else parse(raw["e"]),
+            raw["t"],
+        )
+
+
+class MemberProcessor:
+    """Applies inbox messages of the partitions this worker holds."""
+
+    def __init__(
+        self,
+        serde: AvroSerde,
+        members: MutableMapping[str, bytes],
+        partition_state: MutableMapping[str, bytes],
+        *,
+        nik_secret: bytes,
+        lapse_months: int = 3,
+    ) -> None:
+        self.serde = serde
+        self.members = members
+        self.state = partition_state
+        self.due = DueIndex(partition_state)
+        self.nik_secret = nik_secret
+        self.lapse_months = lapse_months
+
+    # -- entry point -----------------------------------------------------------------------
+    def handle(self, offset: int, value: bytes) -> list[Emission]:
+        """Process one inbox message (already validated by the intake) of this partition."""
+        decoded = self.serde.decode(value)
+        event = event_from_record(decoded.record_name, decoded.record)
+        if isinstance(event, BusinessDayClosed):
+            return self.tick(offset, event.business_date)
+        return self.member_event(offset, event)  # type: ignore[arg-type]
+
+    # -- member events ---------------------------------------------------------------------
+    def member_event(self, offset: int, event: MemberEvent) -> list[Emission]:
+        stored = self._load(event.member_id)
+        if offset <= stored.offset:
+            return recall(stored.outbox, offset)
+        clock = self._clock()
+        before = self._shares(stored.ledger, clock.business_date)
+        outcome = apply_event(
+            stored.ledger, event, clock.business_date, self.lapse_months, nik_secret=self.nik_secret
+        )
+        return self._settle(stored, outcome, before, clock.business_date, offset)
+
+    # -- business-day ticks ----------------------------------------------------------------
+    def tick(self, offset: int, business_date: date) -> list[Emission]:
+        """Close business days up to `business_date` for the members due in them.
+
+        Days are closed one by one, so a member due on several of them (ticks that skip
+        days, a first tick long after the enrolments) passes through every intermediate
+        status, with its alerts, as a daily tick would have shown it.
+        """
+        clock = self._clock()
+        if offset in clock.ticks or (clock.ticks and offset < clock.ticks[-1]):
+            return self._recall_tick(offset)
+        first_day = _first_day_to_sweep(clock, business_date)
+        previous, clock.ticks = clock.ticks, [*clock.ticks, offset][-TICKS_REMEMBERED:]
+        for forgotten in set(previous) - set(clock.ticks):
+            if f"tick:{forgotten}" in self.state:
+                del self.state[f"tick:{forgotten}"]
+        if first_day is None:
+            self._save_clock(clock)
+            return []
+        last_closed: dict[str, date | None] = {}
+        emissions: list[Emission] = []
+        day = first_day
+        while day <= business_date:
+            for member_id in self.due.take(day):
+                stored = self._load(member_id)
+                before = self._shares(
+                    stored.ledger, last_closed.get(member_id, clock.business_date)
+                )
+                outcome = advance(stored.ledger, day, self.lapse_months)
+                stored.due_on = None  # taken out of its bucket above
+                emissions.extend(self._settle(stored, outcome, before, day, offset))
+                last_closed[member_id] = day
+            day += timedelta(days=1)
+        clock.business_date = business_date
+        self.state[f"tick:{offset}"] = json.dumps(list(last_closed)).encode()
+        self._save_clock(clock)
+        log.info(
+            "tick %s: %d members due, %d messages", business_date, len(last_closed), len(emissions)
+        )
+        return emissions
+
+    def _recall_tick(self, offset: int) -> list[Emission]:
+        touched = json.loads(self.state.get(f"tick:{offset}") or b"[]")
+        emissions: list[Emission] = []
+        for member_id in touched:
+            emissions.extend(recall(self._load(member_id).outbox, offset))
+        return emissions
+
+    # -- shared steps ------------------------------------------------------------------------
+    def _settle(
+        self,
+        stored: StoredMember,
+        outcome: Outcome,
+        before: dict[str, AgentShare],
+        business_date: date | None,
+        offset: int,
+    ) -> list[Emission]:
+        """Outputs of an outcome, re-filing in the due index, outbox, save."""
+        ledger = stored.ledger
+        emissions = self._outputs(outcome)
+        if ledger.enrolled:
+            on = evaluation_date(ledger, business_date)
+            after = member_agent_shares(ledger, on, self.lapse_months)
+            stored.seq += 1
+            emissions.extend(self._share_emissions(ledger.member_id, before, after, on, stored.seq))
+            new_due = next_change_date(ledger, on, self.lapse_months)
+            self.due.move(ledger.member_id, stored.due_on, new_due)
+            if new_due is not None and business_date is None:
+                self._note_due_before_first_tick(new_due)
+            stored.due_on = new_due
+        stored.offset = offset
+        stored.outbox = remember(stored.outbox, offset, emissions)
+        self.members[ledger.member_id] = stored.dumps()
+        return emissions
+
+    def _outputs(self, outcome: Outcome) -> list[Emission]:
+        emissions = [
+            Emission(
+                "member-status",
+                change.member_id.encode(),
+                self.serde.encode("member-status", "MemberStatusChanged", change.record()),
+            )
+            for change in outcome.changes
+        ]
+        emissions.extend(
+            Emission(
+                "lapse-alerts",
+                alert.member_id.encode(),
+                self.serde.encode("lapse-alerts", "LapseAlert", alert.record()),
+            )
+            for alert in outcome.alerts
+        )
+        return emissions
+
+    def _shares(self, ledger: MemberLedger, business_date: date | None) -> dict[str, AgentShare]:
+        if not ledger.enrolled:
+            return {}
+        on = evaluation_date(ledger, business_date)
+        return member_agent_shares(ledger, on, self.lapse_months)
+
+    @staticmethod
+    def _share_emissions(
+        member_id: str,
+        before: dict[str, AgentShare],
+        after: dict[str, AgentShare],
+        on: date,
+        seq: int,
+    ) -> list[Emission]:
+        """One `agent-inbox` message per agent whose share of this member changed."""
+        return [
+            Emission(
+                AGENT_INBOX,
+                agent_id.encode(),
+                json.dumps(
+                    {
+                        "member_id": member_id,
+                        "seq": seq,
+                        "as_of": on.isoformat(),
+                        "share": None if share is None else share_to_list(share),
+                    },
+                    separators=(",", ":"),
+                ).encode(),
+            )
+            for agent_id, share in sorted(share_updates(before, after).items())
+        ]
+
+    def _load(self, member_id: str) -> StoredMember:
+        data = self.members.get(member_id)
+        return StoredMember.loads(data) if data else StoredMember(MemberLedger(member_id))
+
+    def _note_due_before_first_tick(self, due_on: date) -> None:
+        """Remember the earliest filed date, where the first tick must start sweeping."""
+        clock = self._clock()
+        if clock.earliest_due is None or due_on < clock.earliest_due:
+            clock.earliest_due = due_on
+            self._save_clock(clock)
+
+    def _clock(self) -> PartitionClock:
+        return PartitionClock.loads(self.state.get("clock"))
+
+    def _save_clock(self, clock: PartitionClock) -> None:
+        self.state["clock"] = clock.dumps()
+
+
+def _first_day_to_sweep(clock: PartitionClock, business_date: date) -> date | None:
+    """The first day this tick closes, or None when the business date does not move."""
+    if clock.business_date is not None:
+        if business_date <= clock.business_date:
+            return None
+        return clock.business_date + timedelta(days=1)
+    return min(clock.earliest_due or business_date, business_date)

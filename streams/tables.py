@@ -1,0 +1,44 @@
+"""The worker's state: RocksDB-backed Faust tables with changelog topics.
+
+Member state cannot live in a Python dict (50 M members, `scale.md`); RocksDB keeps it on
+disk per partition, and the changelog topic rebuilds it on whichever worker takes the
+partition over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from jamsos.settings import Settings
+
+
+@dataclass(frozen=True)
+class WorkerTables:
+    members: faust.Table
+    """member_id → stored ledger (see `streams.member_processor.StoredMember`)."""
+    member_partitions: faust.Table
+    """Per member partition: its business date, recent ticks, and the due-date index."""
+    agents: faust.Table
+    """agent_id → stored agent book (see `streams.agent_processor.StoredAgent`)."""
+
+
+def _table(app: faust.App, name: str, partitions: int) -> faust.Table:
+    """A str → bytes table; the app's "raw" serializers store both as they are."""
+    return app.Table(
+        name,
+        default=None,
+        key_type=str,
+        value_type=bytes,
+        partitions=partitions,
+    )
+
+
+def define_tables(app: faust.App, settings: Settings) -> WorkerTables:
+    n = settings.kafka_partitions
+    return WorkerTables(
+        members=_table(app, "members", n),
+        member_partitions=_table(app, "member-partitions", n),
+        agents=_table(app, "agents", n),
+    )

@@ -1,0 +1,143 @@
+"""The member processor over dict tables, with the real registry's serde.
+
+These pin down what the Faust agent relies on: outputs per the rules, re-delivered offsets
+re-publishing the same bytes, and ticks touching only the members that change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from jamsos.contracts.serde import AvroSerde
+from streams.agent_processor import AgentProcessor
+from streams.emission import Emission
+from streams.member_processor import MemberProcessor
+from tests.integration.streams.records import closed, enrolled, paid, reversed_
+
+SECRET = b"test-secret"
+
+
+class Partition:
+    """One member partition: its tables and the offsets of its inbox."""
+
+    def __init__(self, serde: AvroSerde) -> None:
+        self.serde = serde
+        self.members: dict[str, bytes] = {}
+        self.state: dict[str, bytes] = {}
+        self.processor = MemberProcessor(serde, self.members, self.state, nik_secret=SECRET)
+        self.inbox: list[bytes] = []
+
+    def feed(self, *items: tuple[str, dict[str, Any]]) -> list[Emission]:
+        emissions: list[Emission] = []
+        for name, record in items:
+            topic = (
+                "clock"
+                if name == "BusinessDayClosed"
+                else ("enrolments" if name == "MemberEnrolled" else "contributions")
+            )
+            self.inbox.append(self.serde.encode(topic, name, record))
+            emissions.extend(self.processor.handle(len(self.inbox) - 1, self.inbox[-1]))
+        return emissions
+
+    def redeliver(self, offset: int) -> list[Emission]:
+        return self.processor.handle(offset, self.inbox[offset])
+
+
+def decoded(serde: AvroSerde, emissions: list[Emission], topic: str) -> list[dict[str, Any]]:
+    return [serde.decode(e.value).record for e in emissions if e.topic == topic]
+
+
+def test_example_1_emits_changes_and_alerts_over_time(serde: AvroSerde) -> None:
+    partition = Partition(serde)
+    out = partition.feed(
+        enrolled("M1", "2019-01-10"),
+        paid("M1", "2019-01-12"),
+        closed("2019-01-31"),
+        closed("2019-02-16"),
+        closed("2019-05-16"),
+    )
+
+    changes = decoded(serde, out, "member-status")
+    assert [(c["to_status"], c["arrears_months"], c["as_of"]) for c in changes] == [
+        ("NEW", 0, date(2019, 1, 10)),
+        ("ACTIVE", 0, date(2019, 1, 12)),
+        ("GRACE", 1, date(2019, 2, 16)),
+        ("GRACE", 2, date(2019, 3, 16)),
+        ("GRACE", 3, date(2019, 4, 16)),
+        ("LAPSED", 4, date(2019, 5, 16)),
+    ]
+    alerts = decoded(serde, out, "lapse-alerts")
+    assert [a["alert_type"] for a in alerts] == ["ARREARS_STARTED", "FINAL_WARNING", "LAPSED"]
+    assert all(
+        c["nik_token"] and "5171012345678901" not in json.dumps(c, default=str) for c in changes
+    )
+
+
+def test_redelivered_offsets_republish_the_same_bytes_and_change_nothing(
+    serde: AvroSerde,
+) -> None:
+    partition = Partition(serde)
+    first = [
+        partition.feed(item)
+        for item in (enrolled("M1", "2019-01-10"), paid("M1", "2019-01-12"), closed("2019-02-16"))
+    ]
+    state_after = dict(partition.members), dict(partition.state)
+
+    again = [partition.redeliver(offset) for offset in range(3)]
+
+    assert again == first
+    assert (dict(partition.members), dict(partition.state)) == state_after
+
+
+def test_tick_touches_only_the_members_whose_status_changes(serde: AvroSerde) -> None:
+    partition = Partition(serde)
+    items = []
+    for i in range(300):
+        items.append(enrolled(f"M{i}", "2019-01-05"))
+        # 297 members prepay a year; 3 pay one month and fall behind on 16 Feb.
+        items.append(paid(f"M{i}", "2019-01-06", months=1 if i % 100 == 0 else 12))
+    partition.feed(*items, closed("2019-01-31"))
+
+    out = partition.feed(closed("2019-02-16"))
+
+    touched = json.loads(partition.state[f"tick:{len(partition.inbox) - 1}"])
+    assert touched == ["M0", "M100", "M200"]
+    assert {c["member_id"] for c in decoded(serde, out, "member-status")} == set(touched)
+
+
+def test_payment_before_enrolment_is_held_then_applied(serde: AvroSerde) -> None:
+    partition = Partition(serde)
+    held = partition.feed(paid("M1", "2019-01-12"))
+    out = partition.feed(enrolled("M1", "2019-01-10"), closed("2019-01-31"))
+    assert held == []
+    [change] = decoded(serde, out, "member-status")
+    assert (change["to_status"], change["paid_through"]) == ("ACTIVE", date(2019, 1, 1))
+
+
+def test_share_updates_feed_agent_tallies_and_reversal_takes_commission_back(
+    serde: AvroSerde,
+) -> None:
+    partition = Partition(serde)
+    out = partition.feed(
+        enrolled("M1", "2019-01-10", agent="AG-7"),
+        paid("M1", "2019-01-12", payment="P1", collector="AG-7"),
+        reversed_("M1", "2019-02-03", "P1"),
+    )
+    agents = AgentProcessor(serde, {})
+    tallies = []
+    for emission in out:
+        if emission.topic == "agent-inbox":
+            tallies += decoded(
+                serde, agents.handle(emission.key or b"", emission.value), "agent-tallies"
+            )
+
+    by_period = {t["period"]: t for t in tallies if t["period"] is not None}
+    january, february = by_period[date(2019, 1, 1)], by_period[date(2019, 2, 1)]
+    assert january["new_recruits"] == 1
+    assert january["contributions_amount"] == 0  # the reversal corrects the payment's period
+    assert january["commission_amount"] == 36_800 * 15 // 100
+    assert february["commission_amount"] == -(36_800 * 15 // 100)
+    assert tallies[-1]["recruits_total"] == 1
+    assert [t["version"] for t in tallies] == sorted(t["version"] for t in tallies)
