@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -29,21 +29,31 @@ from streams.emission import Emission
 
 @dataclass
 class StoredAgent:
-    """What the agent table holds per agent: its book, member sequence numbers, version."""
+    """The agent record: registration facts, running totals, tally version.
+
+    Members' shares are stored apart, one record per (agent, member), so an update reads
+    and writes two small records however many recruits the agent has.
+    """
 
     book: AgentBook
-    seqs: dict[str, int] = field(default_factory=dict)
     version: int = 0
 
     def dumps(self) -> bytes:
         return json.dumps(
-            {"b": self.book.to_dict(), "q": self.seqs, "v": self.version}, separators=(",", ":")
+            {"b": self.book.to_dict(), "t": self.book.totals_to_list(), "v": self.version},
+            separators=(",", ":"),
         ).encode()
 
     @classmethod
     def loads(cls, data: bytes) -> StoredAgent:
         raw = json.loads(data)
-        return cls(AgentBook.from_dict(raw["b"]), raw["q"], raw["v"])
+        book = AgentBook.from_dict(raw["b"])
+        book.restore_totals(raw["t"])
+        return cls(book, raw["v"])
+
+
+def share_key(agent_id: str, member_id: str) -> str:
+    return f"share:{agent_id}:{member_id}"
 
 
 class AgentProcessor:
@@ -76,10 +86,14 @@ class AgentProcessor:
         as_of = date.fromisoformat(update["as_of"])
         share = None if update["share"] is None else share_from_list(update["share"])
         touched = {period for period, _ in share.periods} if share is not None else set()
-        if seq <= stored.seqs.get(member_id, -1):
+        key = share_key(stored.book.agent_id, member_id)
+        previous = self.agents.get(key)
+        old_seq, old_share = json.loads(previous) if previous else (-1, None)
+        if seq <= old_seq:
             return touched, as_of  # re-delivered: re-publish the current figures only
-        change = stored.book.set_share(member_id, share)
-        stored.seqs[member_id] = seq
+        old = None if old_share is None else share_from_list(old_share)
+        change = stored.book.replace_share(old, share)
+        self.agents[key] = json.dumps([seq, update["share"]], separators=(",", ":")).encode()
         return set(change.periods) | touched, as_of
 
     def _tallies(self, stored: StoredAgent, periods: list[Month], as_of: date) -> list[Emission]:

@@ -14,6 +14,9 @@ import click
 from jamsos.cli.common import CommandError
 from jamsos.cli.contracts import publish, schemas
 from jamsos.cli.dead_letters import dead_letters
+from jamsos.cli.db import db
+from jamsos.cli.sink import sink
+from jamsos.cli.simulate import simulate
 from jamsos.cli.stack import stack
 from jamsos.cli.worker import worker
 
@@ -33,6 +36,9 @@ cli.add_command(worker)
 cli.add_command(publish)
 cli.add_command(schemas)
 cli.add_command(dead_letters)
+cli.add_command(simulate)
+cli.add_command(db)
+cli.add_command(sink)
 
 
 def main() -> None:

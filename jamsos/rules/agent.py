@@ -347,18 +347,49 @@ class AgentBook:
         """Replace the member's share (``None`` or an empty share removes it)."""
         if share is not None and share.is_empty():
             share = None
-        old = self.shares.get(member_id)
-        if old == share:
+        old = self.shares.pop(member_id, None)
+        if share is not None:
+            self.shares[member_id] = share
+        return self.replace_share(old, share)
+
+    def replace_share(self, old: AgentShare | None, new: AgentShare | None) -> BookChange:
+        """Swap one member's share in the running totals, given the share it replaces.
+
+        For books whose shares are stored apart from the totals (the stream worker keeps
+        one record per agent and member, so an update never loads all of an agent's
+        recruits); ``self.shares`` is left alone.
+        """
+        if new is not None and new.is_empty():
+            new = None
+        if old is not None and old.is_empty():
+            old = None
+        if old == new:
             return BookChange()
         before = self.current_figures()
         touched: set[Month] = set()
         if old is not None:
             touched |= self._totals.apply(old, -1)
-            del self.shares[member_id]
-        if share is not None:
-            touched |= self._totals.apply(share, 1)
-            self.shares[member_id] = share
+        if new is not None:
+            touched |= self._totals.apply(new, 1)
         return BookChange(frozenset(touched), self.current_figures() != before)
+
+    def totals_to_list(self) -> list[Any]:
+        """The running totals in compact JSON form (see :meth:`restore_totals`)."""
+        totals = self._totals
+        return [
+            dict(totals.statuses),
+            [[day.toordinal(), count] for day, count in totals.activity.items()],
+            [[period, figures] for period, figures in totals.periods.items()],
+        ]
+
+    def restore_totals(self, data: list[Any]) -> None:
+        """Load totals saved with :meth:`totals_to_list` (for a book without ``shares``)."""
+        statuses, activity, periods = data
+        self._totals = _Totals(
+            Counter({Status(name): count for name, count in statuses.items()}),
+            Counter({date.fromordinal(day): count for day, count in activity}),
+            {period: list(figures) for period, figures in periods},
+        )
 
     def current_figures(self) -> AgentFigures:
         """Recruits by current status and the date of the latest activity."""
