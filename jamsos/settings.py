@@ -67,6 +67,30 @@ class Settings(BaseSettings):
     nik_secret: SecretStr | None = None
     """Key of the NIK hash (`nik_token`). Required unless the target is the local stack."""
 
+    # -- sink ----------------------------------------------------------------------------
+    sink_batch_rows: int = Field(default=5000, gt=0)
+    """Buffered rows (all tables) that make the ClickHouse sink flush at once."""
+    sink_flush_seconds: float = Field(default=1.0, gt=0)
+    """Longest time a buffered row waits before the sink flushes it."""
+    sink_commit_seconds: float = Field(default=0.0, ge=0)
+    """Least time between Kafka offset commits; 0 commits after every flush. Offsets are
+    only ever committed for rows ClickHouse has accepted, so a longer interval means more
+    re-delivery after a crash (harmless: the tables collapse copies), fewer commits."""
+    sink_group: str = "jamsos-sink"
+    """Kafka consumer group of the ClickHouse sinks."""
+    sink_retry_initial: float = Field(default=0.5, gt=0)
+    sink_retry_max: float = Field(default=30.0, gt=0)
+    """Back-off between attempts to insert into an unavailable ClickHouse: doubles from
+    `sink_retry_initial` up to `sink_retry_max` seconds."""
+    sink_insert_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a ClickHouse request may take before the sink counts it as failed."""
+    clickhouse_writer_password: SecretStr | None = None
+    """Password of `jamsos_writer`, the sinks' insert-only user (local stack: users.xml)."""
+    clickhouse_reader_password: SecretStr | None = None
+    """Password of `jamsos_reader`, the dashboards' read-only user."""
+    kpi_active_target: int = Field(default=35_000_000, gt=0)
+    """Active-members target the KPI views measure progress against (`jamsos db migrate`)."""
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
         """Build from the environment; `overrides` (from flags) win. `None` means "not given"."""

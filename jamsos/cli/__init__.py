@@ -13,10 +13,10 @@ import click
 
 from jamsos.cli.common import CommandError
 from jamsos.cli.contracts import publish, schemas
-from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.db import db
-from jamsos.cli.sink import sink
+from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.simulate import simulate
+from jamsos.cli.sink import sink
 from jamsos.cli.stack import stack
 from jamsos.cli.worker import worker
 

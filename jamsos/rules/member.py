@@ -200,6 +200,9 @@ class MemberLedger:
     termination: Termination | None = None
     latest_event_on: date | None = None
     emitted: MemberState | None = None
+    changes_emitted: int = 0
+    """How many changes were emitted so far: numbers them, so two changes with the same
+    content (a payment, its reversal, the same payment again on one day) keep apart ids."""
     _paid_through: dict[int, Month | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -271,6 +274,8 @@ class MemberLedger:
             data["l"] = self.latest_event_on.toordinal()
         if self.emitted is not None:
             data["s"] = _state_to_list(self.emitted)
+        if self.changes_emitted:
+            data["n"] = self.changes_emitted
         return data
 
     @classmethod
@@ -290,6 +295,7 @@ class MemberLedger:
             termination=_termination_from_list(termination) if termination else None,
             latest_event_on=date.fromordinal(latest) if latest is not None else None,
             emitted=_state_from_list(emitted) if emitted else None,
+            changes_emitted=data.get("n", 0),
         )
 
 
@@ -531,6 +537,7 @@ class StatusChange:
     nik_token: str
     enrolled_on: date
     change_id: str
+    sequence: int
 
     def record(self) -> dict[str, Any]:
         """Field values as the output record carries them (``paid_through`` as a date)."""
@@ -549,6 +556,7 @@ class StatusChange:
             "nik_token": self.nik_token,
             "enrolled_on": self.enrolled_on,
             "change_id": self.change_id,
+            "sequence": self.sequence,
         }
 
 
@@ -614,9 +622,11 @@ def _make_change(
     from_status = None if before is None else before.status
     if after.status is Status.EXITED:
         reason = Reason.TERMINATED
+    sequence = ledger.changes_emitted + 1
     change_id = stable_id(
         "status",
         ledger.member_id,
+        sequence,
         from_status,
         after.status,
         on.isoformat(),
@@ -639,6 +649,7 @@ def _make_change(
         nik_token=enrolment.nik_token,
         enrolled_on=enrolment.enrolled_on,
         change_id=change_id,
+        sequence=sequence,
     )
 
 
@@ -709,6 +720,7 @@ def _emit(
     change = _make_change(ledger, before, after, on, reason)
     alerts = _make_alerts(ledger, before, after, on, lapse_months)
     ledger.emitted = after
+    ledger.changes_emitted = change.sequence
     return [change], alerts
 
 

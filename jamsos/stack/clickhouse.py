@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import urllib.error
 import urllib.request
+
+from pydantic import SecretStr
 
 from jamsos.settings import Settings
 from jamsos.stack.artifacts import DEPLOY_LOCAL, render, require_tool
@@ -55,6 +58,13 @@ class ClickHouseServer:
                 "admin_password_sha256": _sha256(
                     self.settings.clickhouse_password.get_secret_value()
                 ),
+                "writer_password_sha256": _sha256_or_locked(
+                    self.settings.clickhouse_writer_password
+                ),
+                "reader_password_sha256": _sha256_or_locked(
+                    self.settings.clickhouse_reader_password
+                ),
+                "database": self.settings.clickhouse_database,
             },
         )
         render(
@@ -86,3 +96,10 @@ class ClickHouseServer:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sha256_or_locked(password: SecretStr | None) -> str:
+    """Hash of a configured password; without one, of a random one nobody knows (locked)."""
+    if password is None or not password.get_secret_value():
+        return _sha256(secrets.token_hex(32))
+    return _sha256(password.get_secret_value())

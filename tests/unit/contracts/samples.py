@@ -85,6 +85,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "nik_token": "b5f2c0e9a1d34c7e",
         "change_id": "M-0001:2019-02-16:GRACE:1",
         "enrolled_on": date(2019, 1, 10),
+        "sequence": 4,
     },
     "LapseAlert": {
         "alert_id": "M-0001:ARREARS_STARTED:2019-02",

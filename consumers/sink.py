@@ -1,0 +1,399 @@
+"""The Kafka -> ClickHouse sink: batches per partition, commits only what ClickHouse took.
+
+One consumer (kafka-python, manual commits) reads the output topics and `contributions`.
+Every message becomes rows of one or two tables (`jamsos.warehouse.rows`) in the buffer of
+its partition. A flush, on `sink_batch_rows` buffered rows or after `sink_flush_seconds`,
+inserts one batch per table; only when every table has accepted its batch do the flushed
+offsets become committable. When ClickHouse fails, the same batch is retried with
+exponential back-off (`sink_retry_initial` doubling to `sink_retry_max`), tables that
+already accepted it are not re-sent, and the consumer is paused but keeps polling, so it
+stays in its group through a long outage without reading more than it can hold.
+
+Nothing here de-duplicates: a crash between insert and commit re-delivers rows that
+already landed, and the tables (ReplacingMergeTree keyed by the record's id or key,
+versioned so that the latest wins, see deploy/clickhouse) collapse the copies. Inserting
+late or twice is therefore always safe; committing early never happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from consumers.writer import TableWriter
+from jamsos.contracts.errors import ContractError
+from jamsos.contracts.intake import Admitted, admit
+from jamsos.contracts.registry import RegistryError
+from jamsos.contracts.serde import AvroSerde
+from jamsos.settings import Settings
+from jamsos.warehouse.rows import Position, Row, rows_for
+
+log = logging.getLogger(__name__)
+
+SINK_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
+"""Contract topics the sink lands; `contributions` is an input topic, admitted like the
+worker admits it, so that invalid payments are skipped here as they are dead-lettered there."""
+
+
+@dataclass
+class SinkStats:
+    """What a sink run did, for logs, `--until-idle` reports and benchmarks."""
+
+    messages: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    skipped: int = 0
+    flushes: int = 0
+    failed_attempts: int = 0
+    commits: int = 0
+    first_message_at: float | None = None
+    """`time.monotonic()` when the first message arrived (after joining the group)."""
+    last_flush_at: float | None = None
+    """`time.monotonic()` when ClickHouse accepted the last batch."""
+
+    @property
+    def rows_total(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass
+class _Buffer:
+    """Rows read from one partition and not flushed yet, and the offset after them."""
+
+    rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    count: int = 0
+    next_offset: int = 0
+
+
+class _Flush:
+    """One batch being written: rows per table still to insert, offsets it covers."""
+
+    def __init__(self, buffers: dict[TopicPartition, _Buffer]) -> None:
+        self.tables: dict[str, list[Row]] = defaultdict(list)
+        self.offsets = {tp: buffer.next_offset for tp, buffer in buffers.items()}
+        for buffer in buffers.values():
+            for table, rows in buffer.rows.items():
+                self.tables[table].extend(rows)
+
+
+class BatchingSink:
+    """Consumes the sink topics and lands them in ClickHouse in batches (see module doc)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        serde: AvroSerde,
+        *,
+        writer: TableWriter | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.serde = serde
+        self.writer = writer or TableWriter(settings)
+        self.stop = stop or threading.Event()
+        self.stats = SinkStats()
+        self._contract_topic = {settings.topic(name): name for name in SINK_TOPICS}
+        self._buffers: dict[TopicPartition, _Buffer] = {}
+        self._buffered = 0
+        self._oldest: float | None = None
+        self._flush: _Flush | None = None
+        self._accepted: dict[TopicPartition, int] = {}
+        self._last_commit = time.monotonic()
+        self.consumer = self._make_consumer()
+
+    # -- set-up ------------------------------------------------------------------------
+    def _make_consumer(self) -> KafkaConsumer:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.settings.sink_group,
+            client_id="jamsos-sink",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.sink_batch_rows,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        consumer.subscribe(list(self._contract_topic), listener=_Rebalance(self))
+        return consumer
+
+    # -- main loop ---------------------------------------------------------------------
+    def run(self, until_idle: float | None = None) -> SinkStats:
+        """Consume until `stop` is set, or (with `until_idle`) until the topics are drained
+        and nothing arrived for `until_idle` seconds; flushes and commits before returning."""
+        idle_since = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms())
+                received = self._take(polled)
+                if received or not self.consumer.assignment():
+                    idle_since = time.monotonic()
+                if self._flush_due():
+                    self._flush_with_retry()
+                self._commit(force=False)
+                if until_idle is not None and self._idle(idle_since, until_idle):
+                    log.info("topics drained and idle for %.1fs; stopping", until_idle)
+                    break
+            if self._buffers or self._flush is not None:
+                self._flush_with_retry()
+            self._commit(force=True)
+        finally:
+            self.close()
+        return self.stats
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            self.writer.close()
+
+    def _poll_timeout_ms(self) -> int:
+        if self._oldest is None:
+            return 200
+        left = self._oldest + self.settings.sink_flush_seconds - time.monotonic()
+        return max(0, min(200, int(left * 1000)))
+
+    def _flush_due(self) -> bool:
+        # Buffers without rows still count: they hold offsets of skipped messages to commit.
+        if not self._buffers:
+            return False
+        if self._buffered >= self.settings.sink_batch_rows:
+            return True
+        assert self._oldest is not None
+        return time.monotonic() - self._oldest >= self.settings.sink_flush_seconds
+
+    def _idle(self, idle_since: float, until_idle: float) -> bool:
+        if self._buffers or self._flush is not None:
+            return False
+        if time.monotonic() - idle_since < until_idle:
+            return False
+        assignment = self.consumer.assignment()
+        if not assignment:
+            return False
+        ends = self.consumer.end_offsets(list(assignment))
+        return all(self.consumer.position(tp) >= end for tp, end in ends.items())
+
+    # -- messages to rows --------------------------------------------------------------
+    def _take(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+        received = 0
+        for tp, messages in polled.items():
+            buffer = self._buffers.get(tp)
+            if buffer is None:
+                buffer = self._buffers[tp] = _Buffer()
+            for message in messages:
+                for table, row in self._rows(message):
+                    buffer.rows[table].append(row)
+                    buffer.count += 1
+                    self._buffered += 1
+                buffer.next_offset = message.offset + 1
+                received += 1
+        if received and self._oldest is None:
+            self._oldest = time.monotonic()
+        if received and self.stats.first_message_at is None:
+            self.stats.first_message_at = self._oldest
+        self.stats.messages += received
+        return received
+
+    def _rows(self, message: ConsumerRecord) -> list[tuple[str, Row]]:
+        contract_topic = self._contract_topic[message.topic]
+        position = Position(message.partition, message.offset, message.timestamp)
+        while True:
+            try:
+                return self._decode(contract_topic, message, position)
+            except RegistryError as error:
+                if self.stop.is_set():
+                    raise
+                log.warning("schema registry unavailable (%s); retrying in 1s", error)
+                self.stop.wait(1.0)
+
+    def _decode(
+        self, contract_topic: str, message: ConsumerRecord, position: Position
+    ) -> list[tuple[str, Row]]:
+        if contract_topic == "contributions":
+            outcome = admit(
+                self.serde,
+                contract_topic=contract_topic,
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=message.key,
+                value=message.value,
+            )
+            if isinstance(outcome, Admitted):
+                return rows_for(outcome.record_name, outcome.record, position)
+            self._skip(message, outcome.error)
+            return []
+        try:
+            decoded = self.serde.decode(message.value, contract_topic)
+        except ContractError as error:
+            self._skip(message, error)
+            return []
+        return rows_for(decoded.record_name, decoded.record, position)
+
+    def _skip(self, message: ConsumerRecord, error: ContractError) -> None:
+        """Invalid input is the worker's to dead-letter; the sink counts it and moves on."""
+        self.stats.skipped += 1
+        log.warning(
+            "skipped %s[%d]@%d: %s: %s (%d skipped so far)",
+            message.topic,
+            message.partition,
+            message.offset,
+            error.error_type,
+            error,
+            self.stats.skipped,
+        )
+
+    # -- flushing ----------------------------------------------------------------------
+    def _flush_with_retry(self) -> None:
+        """Write the current batch, retrying with back-off until ClickHouse takes it.
+
+        Returns without the batch landed only when stopping; its offsets are then not
+        committed, so the messages are re-delivered to whoever consumes next.
+        """
+        delay = self.settings.sink_retry_initial
+        paused = False
+        try:
+            while True:
+                try:
+                    self._flush_once()
+                    return
+                except Exception as error:  # any ClickHouse or network failure: retry
+                    self.stats.failed_attempts += 1
+                    log.warning(
+                        "ClickHouse insert failed (%s: %s); retrying in %.1fs",
+                        type(error).__name__,
+                        error,
+                        delay,
+                    )
+                if not paused:
+                    self.consumer.pause(*self.consumer.assignment())
+                    paused = True
+                if not self._wait_polling(delay):
+                    pending = sum(len(rows) for rows in self._flush_tables().values())
+                    log.warning(
+                        "stopping with %d rows not landed; Kafka re-delivers them",
+                        pending + self._buffered,
+                    )
+                    return
+                delay = min(delay * 2, self.settings.sink_retry_max)
+        finally:
+            if paused:
+                self.consumer.resume(*self.consumer.paused())
+
+    def _flush_tables(self) -> dict[str, list[Row]]:
+        return {} if self._flush is None else self._flush.tables
+
+    def _wait_polling(self, seconds: float) -> bool:
+        """Wait `seconds` while polling the paused consumer (keeps it in its group);
+        False when asked to stop."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            self.consumer.poll(timeout_ms=0)
+            self.stop.wait(min(left, 0.5))
+        return False
+
+    def _flush_once(self) -> None:
+        if self._flush is None:
+            self._flush = _Flush(self._buffers)
+            self._buffers = {}
+            self._buffered = 0
+            self._oldest = None
+        flush = self._flush
+        for table in list(flush.tables):
+            rows = flush.tables[table]
+            self.writer.insert(table, rows)
+            self.stats.rows[table] += len(rows)
+            del flush.tables[table]
+        self._flush = None
+        self._accepted.update(flush.offsets)
+        self.stats.flushes += 1
+        self.stats.last_flush_at = time.monotonic()
+        log.debug("flushed %d partitions", len(flush.offsets))
+
+    # -- committing --------------------------------------------------------------------
+    def _commit(self, *, force: bool) -> None:
+        """Commit offsets of landed rows (all of them when `force`, else by the interval)."""
+        if not self._accepted:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_commit < self.settings.sink_commit_seconds:
+            return
+        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._accepted.items()}
+        try:
+            self.consumer.commit(offsets)
+        except KafkaError as error:
+            # Offsets stay uncommitted: the rows re-arrive later and collapse in the tables.
+            log.warning("offset commit failed (%s); the batch will be re-delivered", error)
+        else:
+            self.stats.commits += 1
+        self._accepted = {}
+        self._last_commit = now
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away: commit what landed, drop what did not (re-delivered)."""
+        revoked = set(partitions)
+        landed = {tp: off for tp, off in self._accepted.items() if tp in revoked}
+        if landed:
+            try:
+                self.consumer.commit(
+                    {tp: OffsetAndMetadata(off, "", -1) for tp, off in landed.items()}
+                )
+            except KafkaError as error:
+                log.warning("commit on revocation failed (%s)", error)
+        for tp in revoked:
+            self._accepted.pop(tp, None)
+            buffer = self._buffers.pop(tp, None)
+            if buffer is not None:
+                self._buffered -= buffer.count
+            if self._flush is not None:
+                # Its rows may still be inserted (harmless); its offsets are no longer ours.
+                self._flush.offsets.pop(tp, None)
+        if not self._buffers:
+            self._oldest = None
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, sink: BatchingSink) -> None:
+        self.sink = sink
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.sink._forget(list(revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("sink assigned %d partitions", len(assigned))
+
+
+def run_sink(
+    settings: Settings,
+    serde: AvroSerde,
+    *,
+    until_idle: float | None = None,
+    stop: threading.Event | None = None,
+    on_start: Callable[[BatchingSink], None] | None = None,
+) -> SinkStats:
+    """Run one sink until stopped or idle; `on_start` sees it before consuming (signals)."""
+    sink = BatchingSink(settings, serde, stop=stop)
+    if on_start is not None:
+        on_start(sink)
+    stats = sink.run(until_idle=until_idle)
+    log.info(
+        "sink done: %d messages, %d rows (%s), %d skipped, %d flushes, %d failed attempts",
+        stats.messages,
+        stats.rows_total,
+        ", ".join(f"{table} {count}" for table, count in sorted(stats.rows.items())),
+        stats.skipped,
+        stats.flushes,
+        stats.failed_attempts,
+    )
+    return stats

@@ -1,0 +1,29 @@
+-- Users of current ClickHouse releases (SQL access control). Not run on ClickHouse 18.16,
+-- which has no CREATE USER or GRANT: there, deploy/local/clickhouse/users.xml.tmpl defines
+-- the same two users. Rendered by `jamsos.warehouse.users.render_grants` with the SHA-256
+-- of each password from JAMSOS_CLICKHOUSE_WRITER_PASSWORD / _READER_PASSWORD, so no
+-- password is in the repository; run as an administrator.
+-- The writer may only INSERT into the tables the sinks land (not even read them); the
+-- reader may only SELECT from the database (tables and views).
+CREATE USER IF NOT EXISTS jamsos_writer IDENTIFIED WITH sha256_hash BY '{writer_password_sha256}'
+;
+CREATE USER IF NOT EXISTS jamsos_reader IDENTIFIED WITH sha256_hash BY '{reader_password_sha256}'
+    SETTINGS readonly = 1
+;
+GRANT INSERT ON {database}.members TO jamsos_writer
+;
+GRANT INSERT ON {database}.member_status_changes TO jamsos_writer
+;
+GRANT INSERT ON {database}.contribution_payments TO jamsos_writer
+;
+GRANT INSERT ON {database}.contribution_reversals TO jamsos_writer
+;
+GRANT INSERT ON {database}.agents TO jamsos_writer
+;
+GRANT INSERT ON {database}.agent_periods TO jamsos_writer
+;
+GRANT INSERT ON {database}.lapse_alerts TO jamsos_writer
+;
+GRANT INSERT ON {database}.dead_letters TO jamsos_writer
+;
+GRANT SELECT ON {database}.* TO jamsos_reader

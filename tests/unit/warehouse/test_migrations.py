@@ -1,0 +1,94 @@
+"""Migration files: naming, parsing, checksums, recorded history, users DDL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from jamsos.settings import Settings
+from jamsos.warehouse.migrations import (
+    Migration,
+    MigrationError,
+    load_migrations,
+    pending_migrations,
+    split_statements,
+)
+from jamsos.warehouse.rows import TABLE_COLUMNS
+from jamsos.warehouse.users import render_grants
+
+MODERN_ONLY = ("LowCardinality", "DateTime64", "OVER (")
+"""Constructs ClickHouse 18.16 does not know (it has no low-cardinality type, no
+sub-second DateTime and no window functions)."""
+
+
+def test_split_statements_drops_comments_and_empty_parts() -> None:
+    text = (
+        "-- a comment; with a semicolon\nCREATE TABLE a (x UInt8)\n;\n\n"
+        "CREATE VIEW b AS\nSELECT 1;\n"
+    )
+    assert split_statements(text) == ["CREATE TABLE a (x UInt8)", "CREATE VIEW b AS\nSELECT 1"]
+
+
+def test_repository_migrations_are_numbered_and_parse() -> None:
+    migrations = load_migrations()
+    versions = [m.version for m in migrations]
+    assert versions == list(range(1, len(versions) + 1))
+    for migration in migrations:
+        for statement in migration.statements("jamsos_x"):
+            assert "{database}" not in statement
+            assert "jamsos_x." in statement
+            for construct in MODERN_ONLY:
+                assert construct not in statement, f"{migration.name}: {construct}"
+
+
+def test_every_sink_table_is_created() -> None:
+    text = "\n".join(m.text for m in load_migrations())
+    for table in TABLE_COLUMNS:
+        assert f"CREATE TABLE IF NOT EXISTS {{database}}.{table}\n" in text
+
+
+def test_bad_file_names_and_duplicates_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "0001_a.sql").write_text("SELECT 1")
+    (tmp_path / "1_b.sql").write_text("SELECT 1")
+    with pytest.raises(MigrationError, match="NNNN_name"):
+        load_migrations(tmp_path)
+    (tmp_path / "1_b.sql").unlink()
+    (tmp_path / "0001_c.sql").write_text("SELECT 1")
+    with pytest.raises(MigrationError, match="used twice"):
+        load_migrations(tmp_path)
+
+
+def test_unsafe_database_names_are_refused() -> None:
+    with pytest.raises(MigrationError, match="identifier"):
+        Migration(1, "a", "SELECT 1").statements("x; DROP")
+
+
+def test_pending_skips_applied_and_refuses_changed_history() -> None:
+    one, two = Migration(1, "one", "CREATE 1"), Migration(2, "two", "CREATE 2")
+    assert pending_migrations([one, two], {1: ("one", one.checksum)}) == [two]
+    assert pending_migrations([one, two], {}) == [one, two]
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        pending_migrations([one, two], {1: ("one", "0" * 64)})
+    with pytest.raises(MigrationError, match="file is gone"):
+        pending_migrations([two], {1: ("one", one.checksum)})
+
+
+def test_grants_give_the_writer_insert_on_every_sink_table_only() -> None:
+    settings = Settings(
+        clickhouse_database="jamsos",
+        clickhouse_writer_password=SecretStr("w"),
+        clickhouse_reader_password=SecretStr("r"),
+    )
+    statements = render_grants(settings)
+    granted = {s.split(" ON ")[1].split()[0] for s in statements if s.startswith("GRANT INSERT")}
+    assert granted == {f"jamsos.{table}" for table in TABLE_COLUMNS}
+    assert "GRANT SELECT ON jamsos.* TO jamsos_reader" in statements
+    assert not any("{" in s for s in statements)
+    assert not any("'w'" in s or "'r'" in s for s in statements)  # hashes only
+
+
+def test_grants_need_both_passwords() -> None:
+    with pytest.raises(ValueError, match="WRITER"):
+        render_grants(Settings(clickhouse_writer_password=None))
