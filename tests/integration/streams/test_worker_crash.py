@@ -9,8 +9,8 @@ lost in the crash would leave a gap.
 from __future__ import annotations
 
 import time
-from itertools import pairwise
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
