@@ -1,5 +1,7 @@
 -- Every dead letter once, by the position of the rejected message (topic, partition,
--- offset), with its original key and value bytes unchanged (String holds any bytes).
+-- offset), with its original key and value bytes unchanged (String holds any bytes) --
+-- except the value of rejected enrolments, which carries personal data: it is left
+-- empty here and stays in Kafka's dead-letters topic, where replays read it from.
 CREATE TABLE IF NOT EXISTS {database}.dead_letters
 (
     dead_letter_id String,

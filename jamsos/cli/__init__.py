@@ -11,10 +11,13 @@ import sys
 
 import click
 
+from jamsos.cli.bench import bench
 from jamsos.cli.common import CommandError
 from jamsos.cli.contracts import publish, schemas
 from jamsos.cli.db import db
 from jamsos.cli.dead_letters import dead_letters
+from jamsos.cli.demo import demo
+from jamsos.cli.replay import replay
 from jamsos.cli.simulate import simulate
 from jamsos.cli.sink import sink
 from jamsos.cli.stack import stack
@@ -37,8 +40,11 @@ cli.add_command(publish)
 cli.add_command(schemas)
 cli.add_command(dead_letters)
 cli.add_command(simulate)
+cli.add_command(replay)
+cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(sink)
+cli.add_command(bench)
 
 
 def main() -> None:

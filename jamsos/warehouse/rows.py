@@ -223,8 +223,26 @@ def agent_period_row(record: Mapping[str, Any], position: Position) -> Row | Non
     )
 
 
+PERSONAL_DATA_TOPICS = ("enrolments",)
+"""Contract topics whose messages carry NIK, name and phone in clear."""
+
+
+def landable_value(record: Mapping[str, Any]) -> bytes:
+    """The dead letter's original value, or b"" when it may hold personal data.
+
+    A rejected enrolment carries NIK, name and phone; those never reach ClickHouse. Its
+    bytes stay in Kafka's `dead-letters` topic, which is what `jamsos dead-letters replay`
+    re-publishes from, so nothing is lost for replay.
+    """
+    topic = str(record["topic"])
+    if any(topic.endswith(name) for name in PERSONAL_DATA_TOPICS):
+        return b""
+    return bytes(record["value"])
+
+
 def dead_letter_row(record: Mapping[str, Any], position: Position) -> Row:
-    """`dead_letters` row of a DeadLetter, with the original key and value bytes as they are."""
+    """`dead_letters` row of a DeadLetter, with the original key and value bytes (value
+    withheld for topics that carry personal data, see `landable_value`)."""
     dead_letter_id = record.get("dead_letter_id") or (
         f"{record['topic']}:{record['partition']}:{record['offset']}"
     )
@@ -234,7 +252,7 @@ def dead_letter_row(record: Mapping[str, Any], position: Position) -> Row:
         record["partition"],
         record["offset"],
         record.get("key"),
-        record["value"],
+        landable_value(record),
         record["error_type"],
         record["error"],
         _utc(record["failed_at"]),

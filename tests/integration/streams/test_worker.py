@@ -124,3 +124,44 @@ def test_worker_turns_input_events_into_statuses_alerts_tallies_and_dead_letters
         1,
         1,
     )
+
+
+def test_two_workers_share_the_partitions_and_agree_with_replay(
+    settings: Settings,
+    serde: AvroSerde,
+    tmp_path: Path,
+) -> None:
+    from kafka import KafkaAdminClient
+
+    settings = own_settings(settings)
+    ensure_topics(settings, list(TOPICS))
+    events = []
+    for i in range(200):
+        events += [
+            enrolled(f"M{i}", "2019-01-05", agent=f"AG-{i % 7}"),
+            paid(f"M{i}", "2019-01-06", months=1 + i % 4, collector=f"AG-{i % 7}"),
+        ]
+    events += [closed("2019-03-16"), closed("2019-04-16")]
+    with (
+        running(settings, "worker", "--name", "a", log=tmp_path / "a.log"),
+        running(settings, "worker", "--name", "b", log=tmp_path / "b.log"),
+    ):
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        group = settings.topic("jamsos-worker")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            described = admin.describe_groups([group])[group]
+            if described["group_state"] == "Stable" and len(described["members"]) == 2:
+                break
+            time.sleep(0.5)
+        admin.close()
+        assert len(described["members"]) == 2
+        publisher = EventPublisher(settings, serde)
+        for name, record in events[:-2]:
+            publisher.send_valid(name, record)
+        publisher.flush()
+        wait_for_statuses(serde, settings, expected_members(events[:-2]))
+        for name, record in events[-2:]:
+            publisher.send_valid(name, record)
+        publisher.close()
+        wait_for_statuses(serde, settings, expected_members(events))

@@ -139,3 +139,26 @@ def test_no_personal_data_column_in_rows_or_ddl() -> None:
     for path in MIGRATIONS_DIR.glob("*.sql"):
         words = set(re.findall(r"[a-z_]+", path.read_text().lower()))
         assert not personal & words, path.name
+
+
+def test_dead_letter_of_an_enrolment_lands_without_its_personal_data() -> None:
+    from datetime import UTC, datetime
+
+    from jamsos.warehouse.rows import Position, dead_letter_row
+
+    letter = {
+        "topic": "demo1.enrolments",
+        "partition": 0,
+        "offset": 7,
+        "key": b"M-1",
+        "value": b"\x00\x00\x00\x00\x01...3171012345678901 Made Wirawan...",
+        "error_type": "VALIDATION_ERROR",
+        "error": "nik: must be exactly 16 digits",
+        "failed_at": datetime(2019, 1, 1, tzinfo=UTC),
+        "dead_letter_id": None,
+    }
+    position = Position(partition=0, offset=1, timestamp_ms=1_546_300_800_000)
+    row = dead_letter_row(letter, position)
+    assert b"3171012345678901" not in b"".join(v for v in row if isinstance(v, bytes))
+    contribution = {**letter, "topic": "demo1.contributions", "value": b"\x00raw"}
+    assert b"\x00raw" in dead_letter_row(contribution, position)

@@ -1,0 +1,1 @@
+"""Benchmarks behind `jamsos bench`: figures come from here, never from timed tests."""

@@ -1,0 +1,111 @@
+"""Cost of a business-day tick: N members, of whom a given share change on the day.
+
+Members are filed into the member processor's own state (dict tables, as in one worker
+partition) through the ordinary event path; then one `BusinessDayClosed` is timed, and the
+members it touched are counted from the tick's own record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from jamsos.contracts.serde import AvroSerde
+from streams.member_processor import MemberProcessor
+
+
+@dataclass(frozen=True)
+class TickFigures:
+    members: int
+    changing: int
+    touched: int
+    seconds: float
+    messages: int
+    fill_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "members": self.members,
+            "changing": self.changing,
+            "touched": self.touched,
+            "touched_share": round(self.touched / self.members, 4),
+            "tick_seconds": round(self.seconds, 3),
+            "messages": self.messages,
+            "fill_seconds": round(self.fill_seconds, 1),
+        }
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+
+
+def measure_tick(serde: AvroSerde, members: int, changing_share: float = 0.01) -> TickFigures:
+    """Members prepaid for a year, except a share paid for one month: those change on
+    16 February (one month overdue); the tick of that day is measured."""
+    processor = MemberProcessor(serde, {}, {}, nik_secret=b"bench")
+    every = max(1, round(1 / changing_share)) if changing_share > 0 else members + 1
+    enrol = {
+        "source": "portal",
+        "nik": "3171000000000000",
+        "full_name": "Bench",
+        "phone": None,
+        "segment": "BPU",
+        "programmes": ["JKK", "JKM"],
+        "declared_income": 2_000_000,
+        "agent_id": None,
+        "employer_id": None,
+        "branch_code": "B01",
+        "region_code": "31",
+        "channel": "portal",
+    }
+    offset = 0
+    began = time.perf_counter()
+    for i in range(members):
+        member = f"M{i:09d}"
+        value = serde.encode(
+            "enrolments",
+            "MemberEnrolled",
+            {
+                **enrol,
+                "event_id": f"e-{i}",
+                "occurred_at": _at(date(2019, 1, 5)),
+                "member_id": member,
+            },
+        )
+        processor.handle(offset, value)
+        value = serde.encode(
+            "contributions",
+            "ContributionPaid",
+            {
+                "event_id": f"p-{i}",
+                "occurred_at": _at(date(2019, 1, 6)),
+                "source": "bank:BNI",
+                "payment_id": f"P-{i}",
+                "member_id": member,
+                "months": 1 if i % every == 0 else 12,
+                "amount": 36_800,
+                "channel": "bank",
+                "collecting_agent_id": None,
+            },
+        )
+        processor.handle(offset + 1, value)
+        offset += 2
+    close = {
+        "event_id": "t-0131",
+        "occurred_at": _at(date(2019, 1, 31)),
+        "source": "scheduler",
+        "business_date": date(2019, 2, 15),
+    }
+    processor.handle(offset, serde.encode("clock", "BusinessDayClosed", close))
+    fill = time.perf_counter() - began
+    tick = {**close, "event_id": "t-0216", "business_date": date(2019, 2, 16)}
+    value = serde.encode("clock", "BusinessDayClosed", tick)
+    began = time.perf_counter()
+    emitted = processor.handle(offset + 1, value)
+    seconds = time.perf_counter() - began
+    touched = len(json.loads(processor.state[f"tick:{offset + 1}"]))
+    changing = len(range(0, members, every))
+    return TickFigures(members, changing, touched, seconds, len(emitted), fill)

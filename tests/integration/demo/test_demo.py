@@ -1,0 +1,35 @@
+"""`jamsos demo` (the README's run command) completes and its cross-check passes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from jamsos.settings import Settings
+
+
+def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settings) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jamsos",
+            "demo",
+            "--members",
+            "400",
+            "--months",
+            "3",
+            "--seed",
+            "5",
+            "--timeout",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "400 members" in result.stdout
+    assert "all equal" in result.stdout
+    assert "== Dead letters by reason ==" in result.stdout
