@@ -77,14 +77,23 @@ def register_agents(
         )
         return None
 
-    @app.agent(topics.member_inputs, name="intake-members")
-    async def intake_members(stream: faust.StreamT) -> AsyncIterator[None]:
+    async def forward(stream: faust.StreamT, inbox: faust.TopicT, key_field: str) -> None:
+        """Valid messages to `inbox`, keyed by `key_field` of their record; bad ones to
+        dead-letters. Re-keying by the record makes the inbox's partitioning ours, whatever
+        partitioner the upstream producers used."""
         async for event in stream.events():
             accepted = await admitted(event)
             if accepted is not None:
-                key = accepted.record["member_id"].encode()
-                await topics.member_inbox.send(key=key, value=event.message.value)
-            yield None
+                key = accepted.record[key_field].encode()
+                await inbox.send(key=key, value=event.message.value)
+
+    @app.agent(topics.member_inputs, name="intake-members")
+    async def intake_members(stream: faust.StreamT) -> None:
+        await forward(stream, topics.member_inbox, "member_id")
+
+    @app.agent(topics.agent_inputs, name="intake-agents")
+    async def intake_agents(stream: faust.StreamT) -> None:
+        await forward(stream, topics.agent_inbox, "agent_id")
 
     @app.agent(topics.clock, name="intake-clock")
     async def intake_clock(stream: faust.StreamT) -> AsyncIterator[None]:
@@ -93,15 +102,6 @@ def register_agents(
             if await admitted(event) is not None:
                 for partition in range(settings.kafka_partitions):
                     await topics.member_inbox.send(value=event.message.value, partition=partition)
-            yield None
-
-    @app.agent(topics.agent_inputs, name="intake-agents")
-    async def intake_agents(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for event in stream.events():
-            accepted = await admitted(event)
-            if accepted is not None:
-                key = accepted.record["agent_id"].encode()
-                await topics.agent_inbox.send(key=key, value=event.message.value)
             yield None
 
     @app.agent(topics.member_inbox, name="members")

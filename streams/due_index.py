@@ -14,11 +14,19 @@ import zlib
 from collections.abc import MutableMapping
 from datetime import date
 
-SHARDS = 16
+SHARDS = 1024
+"""Buckets per date: the 16th of a month is the due date of most members, so one date
+holds millions; 1,024 buckets keep each stored list small (about a thousand ids per
+million members of a partition) while a tick still reads only 1,024 keys per day."""
 
 
 def bucket_key(on: date, shard: int) -> str:
     return f"due:{on.isoformat()}:{shard}"
+
+
+def directory_key(on: date) -> str:
+    """The list of a date's non-empty buckets, so a tick reads only those."""
+    return f"due:{on.isoformat()}"
 
 
 def shard_of(member_id: str) -> int:
@@ -37,22 +45,27 @@ class DueIndex:
             return
         shard = shard_of(member_id)
         if old is not None:
-            self._update(bucket_key(old, shard), member_id, add=False)
+            self._update(old, shard, member_id, add=False)
         if new is not None:
-            self._update(bucket_key(new, shard), member_id, add=True)
+            self._update(new, shard, member_id, add=True)
 
     def take(self, on: date) -> list[str]:
         """Remove and return every member filed under `on`."""
+        directory = self.table.get(directory_key(on))
+        if not directory:
+            return []
         members: list[str] = []
-        for shard in range(SHARDS):
+        for shard in json.loads(directory):
             key = bucket_key(on, shard)
             stored = self.table.get(key)
             if stored:
                 members.extend(json.loads(stored))
                 del self.table[key]
+        del self.table[directory_key(on)]
         return sorted(members)
 
-    def _update(self, key: str, member_id: str, *, add: bool) -> None:
+    def _update(self, on: date, shard: int, member_id: str, *, add: bool) -> None:
+        key = bucket_key(on, shard)
         stored = self.table.get(key)
         members: list[str] = json.loads(stored) if stored else []
         if add and member_id not in members:
@@ -63,5 +76,20 @@ class DueIndex:
             return
         if members:
             self.table[key] = json.dumps(members).encode()
+        elif stored is not None:
+            del self.table[key]
+        if not stored or not members:  # the bucket appeared or disappeared
+            self._list_in_directory(on, shard, listed=bool(members))
+
+    def _list_in_directory(self, on: date, shard: int, *, listed: bool) -> None:
+        key = directory_key(on)
+        stored = self.table.get(key)
+        shards: list[int] = json.loads(stored) if stored else []
+        if listed and shard not in shards:
+            shards.append(shard)
+        elif not listed and shard in shards:
+            shards.remove(shard)
+        if shards:
+            self.table[key] = json.dumps(shards).encode()
         elif stored is not None:
             del self.table[key]

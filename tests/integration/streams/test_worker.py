@@ -84,7 +84,8 @@ def test_worker_turns_input_events_into_statuses_alerts_tallies_and_dead_letters
     for name, record in member_events:
         publisher.send_valid(name, record)
     publisher.send_valid("ContributionPaid", paid("A", "2019-01-14", months=0)[1])  # invalid
-    publisher.send_raw("contributions", b"A", b"\x00\x00\x00\x00\x01garbage")  # corrupt
+    header = b"\x00" + serde.schema_id("contributions", "ContributionPaid").to_bytes(4, "big")
+    publisher.send_raw("contributions", b"A", header + b"garbage")  # corrupt body
     publisher.send_raw("enrolments", b"A", b"not avro at all")  # wrong magic byte
     publisher.flush()
 
