@@ -84,6 +84,9 @@ class ClickHouseServer:
         binary = require_tool("clickhouse-server", "to run ClickHouse", INSTALL_HINT)
         return [binary, f"--config-file={self.config}"]
 
+    def configure(self) -> None:
+        """Nothing to set once ready: the rendered config says it all."""
+
     def ready(self) -> bool:
         """Ready when the HTTP interface answers `/ping` with `Ok.`."""
         url = f"http://{self.settings.clickhouse_host}:{self.settings.clickhouse_http_port}/ping"

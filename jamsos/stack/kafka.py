@@ -81,6 +81,9 @@ class KafkaServer:
             str(self.config),
         ]
 
+    def configure(self) -> None:
+        """Nothing to set once ready: the rendered config says it all."""
+
     def ready(self) -> bool:
         """Ready when the broker answers a metadata request, not merely when the port opens."""
         if not port_open("127.0.0.1", self.settings.kafka_port):

@@ -35,6 +35,7 @@ class Server(Protocol):
     def prepare(self) -> None: ...
     def argv(self) -> list[str]: ...
     def ready(self) -> bool: ...
+    def configure(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class LocalStack:
             started.append(server)
         for server in self.servers:
             wait_until_ready(server.process, server.ready, self.settings.stack_timeout)
+            server.configure()
         return self.status()
 
     def down(self) -> list[str]:
@@ -81,15 +83,12 @@ class LocalStack:
         return [s.name for s in reversed(self.servers) if s.process.stop()]
 
     def status(self) -> list[ServerState]:
-        return [
-            ServerState(
-                name=s.name,
-                pid=s.process.pid(),
-                ready=s.process.pid() is not None and s.ready(),
-                log_file=str(s.process.log_to_read),
-            )
-            for s in self.servers
-        ]
+        states = []
+        for server in self.servers:
+            pid = server.process.pid()
+            ready = pid is not None and server.ready()
+            states.append(ServerState(server.name, pid, ready, str(server.process.log_to_read)))
+        return states
 
     def describe(self) -> dict[str, Any]:
         """`status --json`: endpoints every command uses by default, plus process states."""

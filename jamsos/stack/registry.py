@@ -80,15 +80,16 @@ class SchemaRegistryServer:
         ]
 
     def ready(self) -> bool:
-        """Ready when the Confluent API answers `/subjects`; then the compatibility is set."""
+        """Ready when the Confluent API answers `/subjects`."""
         try:
             with urllib.request.urlopen(f"{self.base_url}/subjects", timeout=2) as response:
-                if response.status != 200:
-                    return False
+                return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
+
+    def configure(self) -> None:
+        """Once ready: require FULL compatibility of every subject."""
         self._set_global_compatibility("FULL")
-        return True
 
     @property
     def base_url(self) -> str:

@@ -121,3 +121,20 @@ def _environ() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_publisher_refuses_an_invalid_record_and_sends_nothing(settings: Settings) -> None:
+    import pytest
+
+    from jamsos.contracts.errors import ContractError
+
+    ensure_topics(settings, ["clock"])
+    before = topic_size(settings, "clock")
+    publisher = EventPublisher(settings)
+    try:
+        with pytest.raises(ContractError, match="event_id"):
+            publisher.publish("BusinessDayClosed", sample("BusinessDayClosed", event_id=" "))
+        publisher.publish("BusinessDayClosed", sample("BusinessDayClosed")).get(timeout=30)
+    finally:
+        publisher.close()
+    assert topic_size(settings, "clock") == before + 1
