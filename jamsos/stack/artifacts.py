@@ -23,7 +23,8 @@ DEPLOY_LOCAL = PROJECT_ROOT / "deploy" / "local"
 
 def require_tool(tool: str, why: str, hint: str) -> str:
     """The path of `tool`, or a one-line StackError saying what is missing and how to get it."""
-    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    # Debian installs servers in /usr/sbin, which is not on every user's PATH.
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
     if path is None:
         raise StackError(f"{tool} not found: it is needed {why}; {hint}")
     return path

@@ -21,9 +21,6 @@ from jamsos.stack.registry import SchemaRegistryServer
 
 log = logging.getLogger(__name__)
 
-MIN_FREE_DISK = 2 * 1024**3
-"""Below this much free space under the state folder, `up` refuses to start servers."""
-
 
 class Server(Protocol):
     """What the stack needs of each server it runs."""
@@ -105,9 +102,11 @@ class LocalStack:
 
 
 def _require_disk_space(settings: Settings) -> None:
+    """Refuse to start servers that would fail later, half-written, on a full disk."""
     free = shutil.disk_usage(settings.state_dir).free
-    if free < MIN_FREE_DISK:
+    needed = settings.stack_min_free_disk
+    if free < needed:
         raise StackError(
             f"disk full: only {free // 1024**2} MiB free under {settings.state_dir} "
-            f"(the stack needs at least {MIN_FREE_DISK // 1024**3} GiB)"
+            f"(the stack needs at least {needed // 1024**2} MiB)"
         )
