@@ -107,7 +107,8 @@ def register_agents(
     @app.agent(topics.member_inbox, name="members")
     async def member_agent(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
-            await publish(members.handle(event.message.offset, event.message.value))
+            message = event.message
+            await publish(members.handle(message.partition, message.offset, message.value))
             yield None
 
     @app.agent(topics.agent_inbox, name="agent-tallies")

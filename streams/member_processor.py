@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -105,6 +105,41 @@ class PartitionClock:
         )
 
 
+class PartitionKeys(MutableMapping[str, bytes]):
+    """One partition's share of the partition-state table: every key gets the partition.
+
+    Every partition has its own clock, ticks and due-date buckets under the same names.
+    Faust's RocksDB store reads and writes a key in the current event's partition, but
+    deletes it in whichever partition last wrote that name; with the partition in the key
+    no two partitions share a name, so every operation lands where it should.
+    """
+
+    def __init__(self, table: MutableMapping[str, bytes], partition: int) -> None:
+        self.table = table
+        self.prefix = f"{partition}/"
+
+    def __getitem__(self, key: str) -> bytes:
+        return self.table[self.prefix + key]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.table[self.prefix + key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[self.prefix + key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (self.prefix + key) in self.table
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self.table.get(self.prefix + key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError("a partition's state is read by key, never scanned")
+
+    def __len__(self) -> int:
+        raise NotImplementedError("a partition's state is read by key, never scanned")
+
+
 class MemberProcessor:
     """Applies inbox messages of the partitions this worker holds."""
 
@@ -119,14 +154,17 @@ class MemberProcessor:
     ) -> None:
         self.serde = serde
         self.members = members
-        self.state = partition_state
-        self.due = DueIndex(partition_state)
+        self.partition_state = partition_state
+        self.state = PartitionKeys(partition_state, 0)
+        self.due = DueIndex(self.state)
         self.nik_secret = nik_secret
         self.lapse_months = lapse_months
 
     # -- entry point -----------------------------------------------------------------------
-    def handle(self, offset: int, value: bytes) -> list[Emission]:
-        """Process one inbox message (already validated by the intake) of this partition."""
+    def handle(self, partition: int, offset: int, value: bytes) -> list[Emission]:
+        """Process one inbox message (already validated by the intake) of `partition`."""
+        self.state = PartitionKeys(self.partition_state, partition)
+        self.due = DueIndex(self.state)
         decoded = self.serde.decode(value)
         event = event_from_record(decoded.record_name, decoded.record)
         if isinstance(event, BusinessDayClosed):

@@ -63,7 +63,7 @@ def measure_tick(serde: AvroSerde, members: int, changing_share: float = 0.01) -
         "source": "scheduler",
         "business_date": date(2019, 2, 15),
     }
-    processor.handle(10, serde.encode("clock", "BusinessDayClosed", close))
+    processor.handle(0, 10, serde.encode("clock", "BusinessDayClosed", close))
     for i in range(members):
         member = f"M{i:09d}"
         stored = dict(templates[1 if i % every == 0 else 12])
@@ -75,7 +75,7 @@ def measure_tick(serde: AvroSerde, members: int, changing_share: float = 0.01) -
     tick = {**close, "event_id": "t-0216", "business_date": date(2019, 2, 16)}
     value = serde.encode("clock", "BusinessDayClosed", tick)
     began = time.perf_counter()
-    emitted = processor.handle(11, value)
+    emitted = processor.handle(0, 11, value)
     seconds = time.perf_counter() - began
     touched = len(json.loads(processor.state["tick:11"]))
     changing = len(range(0, members, every))
@@ -115,8 +115,8 @@ def _template(
         "channel": "bank",
         "collecting_agent_id": None,
     }
-    processor.handle(offset, serde.encode("enrolments", "MemberEnrolled", enrolment))
-    processor.handle(offset + 1, serde.encode("contributions", "ContributionPaid", payment))
+    processor.handle(0, offset, serde.encode("enrolments", "MemberEnrolled", enrolment))
+    processor.handle(0, offset + 1, serde.encode("contributions", "ContributionPaid", payment))
     stored = json.loads(processor.members.pop(member))
     processor.due.move(member, date.fromisoformat(stored["d"]), None)
     stored["x"] = []

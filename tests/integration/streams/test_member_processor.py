@@ -38,11 +38,11 @@ class Partition:
                 else ("enrolments" if name == "MemberEnrolled" else "contributions")
             )
             self.inbox.append(self.serde.encode(topic, name, record))
-            emissions.extend(self.processor.handle(len(self.inbox) - 1, self.inbox[-1]))
+            emissions.extend(self.processor.handle(0, len(self.inbox) - 1, self.inbox[-1]))
         return emissions
 
     def redeliver(self, offset: int) -> list[Emission]:
-        return self.processor.handle(offset, self.inbox[offset])
+        return self.processor.handle(0, offset, self.inbox[offset])
 
 
 def decoded(serde: AvroSerde, emissions: list[Emission], topic: str) -> list[dict[str, Any]]:
@@ -102,7 +102,7 @@ def test_tick_touches_only_the_members_whose_status_changes(serde: AvroSerde) ->
 
     out = partition.feed(closed("2019-02-16"))
 
-    touched = json.loads(partition.state[f"tick:{len(partition.inbox) - 1}"])
+    touched = json.loads(partition.processor.state[f"tick:{len(partition.inbox) - 1}"])
     assert touched == ["M0", "M100", "M200"]
     assert {c["member_id"] for c in decoded(serde, out, "member-status")} == set(touched)
 
@@ -141,3 +141,36 @@ def test_share_updates_feed_agent_tallies_and_reversal_takes_commission_back(
     assert february["commission_amount"] == -(36_800 * 15 // 100)
     assert tallies[-1]["recruits_total"] == 1
     assert [t["version"] for t in tallies] == sorted(t["version"] for t in tallies)
+
+
+def test_partitions_keep_their_own_clock_and_due_index_in_one_table(serde: AvroSerde) -> None:
+    """Faust keeps every partition of a table in one store: names must not collide."""
+    members: dict[str, bytes] = {}
+    state: dict[str, bytes] = {}
+    processor = MemberProcessor(serde, members, state, nik_secret=SECRET)
+    inboxes: dict[int, int] = {0: 0, 1: 0}
+
+    def feed(partition: int, item: tuple[str, dict[str, Any]]) -> list[Emission]:
+        name, record = item
+        topic = {"BusinessDayClosed": "clock", "MemberEnrolled": "enrolments"}.get(
+            name, "contributions"
+        )
+        offset = inboxes[partition]
+        inboxes[partition] += 1
+        return processor.handle(partition, offset, serde.encode(topic, name, record))
+
+    for partition, member in ((0, "A"), (1, "B")):
+        feed(partition, enrolled(member, "2019-01-10"))
+        feed(partition, paid(member, "2019-01-12"))
+    out = []
+    for day in ("2019-02-16", "2019-03-16"):
+        for partition in (0, 1):  # the same tick reaches both partitions, one after the other
+            out += feed(partition, closed(day))
+
+    changes = decoded(serde, out, "member-status")
+    assert sorted((c["member_id"], c["arrears_months"]) for c in changes) == [
+        ("A", 1),
+        ("A", 2),
+        ("B", 1),
+        ("B", 2),
+    ]
