@@ -22,6 +22,7 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy jamsos streams consumers
 
 bootstrap: $(STAMP)
 	bash deploy/local/install-system-packages.sh

@@ -100,7 +100,8 @@ class AgentProcessor:
         book = stored.book
         current = book.current_figures()
         emissions = []
-        for period in periods or [None]:
+        targets: list[Month | None] = [*periods] or [None]
+        for period in targets:
             stored.version += 1
             figures = None if period is None else book.period_figures(period)
             record = {

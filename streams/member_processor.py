@@ -130,7 +130,7 @@ class PartitionKeys(MutableMapping[str, bytes]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and (self.prefix + key) in self.table
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self.table.get(self.prefix + key, default)
 
     def __iter__(self) -> Iterator[str]:

@@ -10,21 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import faust
+from faust.types import TableT
 
 from jamsos.settings import Settings
 
 
 @dataclass(frozen=True)
 class WorkerTables:
-    members: faust.Table
+    members: TableT[str, bytes]
     """member_id → stored ledger (see `streams.member_processor.StoredMember`)."""
-    member_partitions: faust.Table
+    member_partitions: TableT[str, bytes]
     """Per member partition: its business date, recent ticks, and the due-date index."""
-    agents: faust.Table
+    agents: TableT[str, bytes]
     """agent_id → stored agent book (see `streams.agent_processor.StoredAgent`)."""
 
 
-def _table(app: faust.App, name: str, partitions: int) -> faust.Table:
+def _table(app: faust.App, name: str, partitions: int) -> TableT[str, bytes]:
     """A str → bytes table; the app's "raw" serializers store both as they are."""
     return app.Table(
         name,

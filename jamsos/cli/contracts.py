@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -32,13 +33,13 @@ RELEASE_TAG_PATTERN = "schemas/v*"
 @click.option("--topic-prefix", help="Prefix of the physical topic names.")
 @click.option("--strict", is_flag=True, help="Send nothing if any line is invalid.")
 @one_line_errors
-def publish(topic: str, file: click.utils.LazyFile, strict: bool, **flags: str | None) -> None:
+def publish(topic: str, file: TextIO, strict: bool, **flags: str | None) -> None:
     """Publish JSON-form events (one per line) from FILE to TOPIC as Avro.
 
     Invalid lines are reported with their line numbers and never sent.
     """
     settings = load_settings(**flags)
-    lines = list(file)
+    lines: list[str] = list(file)
     publisher = EventPublisher(settings)
     try:
         ensure_topics(settings, [topic])

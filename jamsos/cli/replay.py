@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import TextIO
 
 import click
 
@@ -20,7 +21,7 @@ from jamsos.rules.replay import replay as replay_events
     help="Evaluate on this date (default: the latest BusinessDayClosed in FILE).",
 )
 @one_line_errors
-def replay(file: click.utils.LazyFile, as_of: object) -> None:
+def replay(file: TextIO, as_of: object) -> None:
     """Print the final state of every member and agent in FILE as JSON lines.
 
     Uses the worker's own rule code; invalid events are reported on stderr and left out,

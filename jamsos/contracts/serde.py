@@ -15,7 +15,7 @@ import io
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 
@@ -112,7 +112,7 @@ class AvroSerde:
                 ErrorType.DECODE_ERROR,
                 f"{trailing} unexpected bytes after the {plan.record_name} record",
             )
-        return Decoded(plan.record_name, schema_id, record)
+        return Decoded(plan.record_name, schema_id, cast(dict[str, Any], record))
 
     def _plan(self, schema_id: int) -> _ReaderPlan:
         plan = self._plans.get(schema_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,22 +106,22 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
         client = make_client(settings, database=settings.clickhouse_database)
         check = cross_check(client, expected)
         target = round(ACTIVE_TARGET * options.members / REGISTERED_MEMBERS) or 1
-        lines = build_report(
+        report = build_report(
             client,
             members=options.members,
             scale_target=target,
             check=check,
             dead_letters_expected=summary.invalid_total,
         )
-        lines += _epilogue(settings, workdir, options.keep)
-        return DemoResult(settings, check, lines)
+        report += _epilogue(settings, workdir, options.keep)
+        return DemoResult(settings, check, report)
     finally:
         if not options.keep:
             stop(worker)
             stop(sink)
 
 
-def _bar(label: str):  # type: ignore[no-untyped-def]
+def _bar(label: str) -> Callable[[int, float], None]:
     def progress(sent: int, elapsed: float) -> None:
         rate = sent / elapsed if elapsed > 0 else 0.0
         print(
