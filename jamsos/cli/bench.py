@@ -65,3 +65,38 @@ def tick(members: int, changing: float, out: Path) -> None:
     (out / "tick.json").write_text(json.dumps(result, indent=2))
     for key, value in figures.as_dict().items():
         click.echo(f"{key:<16} {value}")
+
+
+@bench.command()
+@click.option(
+    "--members",
+    "sizes",
+    multiple=True,
+    type=int,
+    default=[1_000_000, 10_000_000],
+    show_default=True,
+    help="Members to fill (repeatable).",
+)
+@click.option("--runs", default=3, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"))
+@one_line_errors
+def views(sizes: tuple[int, ...], runs: int, out: Path) -> None:
+    """Latency of each dashboard view over the given numbers of members."""
+    from jamsos.bench.queries import measure_views
+
+    settings = load_settings()
+    results = [measure_views(settings, members, runs) for members in sizes]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "views.json").write_text(
+        json.dumps(
+            {
+                "bench": "views",
+                "machine": _machine(),
+                "results": [{"members": r.members, "seconds": r.seconds} for r in results],
+            },
+            indent=2,
+        )
+    )
+    click.echo(f"{'view':<22}" + "".join(f"{r.members:>14,}" for r in results))
+    for name in results[0].seconds:
+        click.echo(f"{name:<22}" + "".join(f"{r.seconds[name]:>13.3f}s" for r in results))
