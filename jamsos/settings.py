@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     nik_secret: SecretStr | None = None
     """Key of the NIK hash (`nik_token`). Required unless the target is the local stack."""
 
+    # -- worker --------------------------------------------------------------------------
+    worker_batch_events: int = Field(default=2000, gt=0)
+    """Inbox messages a worker handles as one batch: table writes are staged and written
+    once per key, share updates merged per agent, and the batch's outputs acknowledged by
+    Kafka before its offsets are (see `streams.staging`)."""
+    worker_batch_seconds: float = Field(default=0.05, gt=0)
+    """Longest wait for a batch to fill before it is handled as it is."""
+
     # -- sink ----------------------------------------------------------------------------
     sink_batch_rows: int = Field(default=5000, gt=0)
     """Buffered rows (all tables) that make the ClickHouse sink flush at once."""

@@ -3,8 +3,10 @@
 The agent inbox carries two kinds of message, both keyed by `agent_id`: the agent's own
 events (`AgentRegistered`, `AgentStatusChanged`, Avro as published upstream) and *share
 updates* from the member side (JSON: one member's whole contribution to this agent, with
-the member's sequence number). Shares are absolute, not deltas, and older sequence numbers
-are ignored, so re-delivery and replays can never double-count.
+the member's sequence number; a list of them when a batch of member events changed
+several of the agent's members, so the agent's figures are published once per batch).
+Shares are absolute, not deltas, and older sequence numbers are ignored, so re-delivery
+and replays can never double-count.
 
 Every message re-publishes the agent's figures (current, and the periods it touched) as
 `AgentTally` records with an increasing `version`; a re-delivered message therefore also
@@ -69,7 +71,12 @@ class AgentProcessor:
         if value[:1] == b"\x00":
             periods, as_of = self._agent_event(stored, value)
         else:
-            periods, as_of = self._share_update(stored, json.loads(value))
+            updates = json.loads(value)
+            periods, as_of = set(), date.min
+            for update in updates if isinstance(updates, list) else [updates]:
+                touched, on = self._share_update(stored, update)
+                periods |= touched
+                as_of = max(as_of, on)
         emissions = self._tallies(stored, sorted(periods), as_of)
         self.agents[agent_id] = stored.dumps()
         return emissions

@@ -29,6 +29,11 @@ def create_app(settings: Settings, *, data_dir: str | None = None) -> faust.App:
         web_enabled=False,
         table_standby_replicas=0,
         stream_wait_empty=False,
+        # Larger produce batches, a few milliseconds apart: a member event makes several
+        # messages, and per-request overhead in aiokafka was a large share of the worker.
+        producer_linger=0.005,
+        producer_max_batch_size=512 * 1024,
+        stream_buffer_maxsize=16384,
     )
     serde = AvroSerde(SchemaRegistry(settings.registry_url))
     register_agents(

@@ -1,11 +1,15 @@
 """A message the worker wants published, and the outbox that makes re-publishing safe.
 
-Faust publishes an agent's sends when it commits the source offset, but writes table
-changes to the changelog at once. After a crash the table can therefore already hold a
-change whose outputs never left: the re-delivered event then looks like a duplicate and
-would emit nothing. Every stored member and agent record keeps the emissions of its last
-few source offsets (its *outbox*); a re-delivered offset re-publishes exactly those bytes.
+A batch's table changes and its outputs are separate Kafka messages (changelog and output
+topics). A crash before the producer has delivered all of them can leave the changelog
+holding a change whose outputs never left: the re-delivered event then looks like a
+duplicate and would emit nothing. Every stored member keeps the emissions of its recent
+source offsets (its *outbox*); a re-delivered offset re-publishes exactly those bytes.
 Outputs carry deterministic ids, so a second copy is harmless downstream.
+
+The worker waits for the producer to deliver everything of a batch before acknowledging
+its offsets (`streams.agents`), so only the entries of the batch in flight can ever be
+needed; `remember` keeps all of those, and a few more.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 OUTBOX_DEPTH = 4
-"""Source offsets remembered per key: re-deliveries after a crash reach back one commit
-interval, in which one member rarely has more than a couple of events."""
+"""Source offsets remembered per key beyond those of the batch in flight."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +46,23 @@ class Emission:
         )
 
 
-def remember(outbox: list[list[Any]], offset: int, emissions: list[Emission]) -> list[list[Any]]:
-    """The outbox after processing `offset`: its emissions appended, oldest dropped."""
-    entry = [offset, [emission.to_list() for emission in emissions]]
-    return [*outbox, entry][-OUTBOX_DEPTH:]
+def remember(
+    outbox: list[list[Any]],
+    offset: int,
+    emissions: list[Emission],
+    keep_from: int | None = None,
+) -> list[list[Any]]:
+    """The outbox after processing `offset`: its emissions appended, oldest dropped.
+
+    Entries at or after `keep_from` (the first offset of the batch being processed) are
+    never dropped: until the batch's outputs are acknowledged by Kafka, any of them may
+    have to be re-published. Older batches were acknowledged before their offsets were.
+    """
+    entries = [*outbox, [offset, [emission.to_list() for emission in emissions]]]
+    if len(entries) <= OUTBOX_DEPTH:
+        return entries
+    in_batch = 0 if keep_from is None else sum(1 for e in entries if e[0] >= keep_from)
+    return entries[-max(OUTBOX_DEPTH, in_batch) :]
 
 
 def recall(outbox: list[list[Any]], offset: int) -> list[Emission]:
@@ -57,3 +73,23 @@ def recall(outbox: list[list[Any]], offset: int) -> list[Emission]:
         if entry_offset == offset
         for item in items
     ]
+
+
+def merge_by_key(emissions: list[Emission], topic: str) -> list[Emission]:
+    """`emissions` with every message to `topic` under one key merged into a JSON list.
+
+    Used for the agent inbox: the share updates a batch makes for one agent travel as one
+    message, so the agent's book is read, written and published once per batch instead
+    of once per member event. Order within a key is kept (later updates of a member
+    supersede earlier ones by sequence number on the agent side).
+    """
+    merged: dict[bytes | None, list[bytes]] = {}
+    others: list[Emission] = []
+    for emission in emissions:
+        if emission.topic == topic and emission.partition is None:
+            merged.setdefault(emission.key, []).append(emission.value)
+        else:
+            others.append(emission)
+    for key, values in merged.items():
+        others.append(Emission(topic, key, b"[" + b",".join(values) + b"]"))
+    return others

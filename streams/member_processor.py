@@ -159,12 +159,20 @@ class MemberProcessor:
         self.due = DueIndex(self.state)
         self.nik_secret = nik_secret
         self.lapse_months = lapse_months
+        self.batch_starts: dict[int, int] = {}
+        self._keep_from: int | None = None
+
+    def begin_batch(self, first_offsets: dict[int, int]) -> None:
+        """Note the first offset per partition of the batch about to be handled: the
+        outbox keeps every entry of the batch until its outputs are acknowledged."""
+        self.batch_starts = first_offsets
 
     # -- entry point -----------------------------------------------------------------------
     def handle(self, partition: int, offset: int, value: bytes) -> list[Emission]:
         """Process one inbox message (already validated by the intake) of `partition`."""
         self.state = PartitionKeys(self.partition_state, partition)
         self.due = DueIndex(self.state)
+        self._keep_from = self.batch_starts.get(partition)
         decoded = self.serde.decode(value)
         event = event_from_record(decoded.record_name, decoded.record)
         if isinstance(event, BusinessDayClosed):
@@ -254,7 +262,7 @@ class MemberProcessor:
                 self._note_due_before_first_tick(new_due)
             stored.due_on = new_due
         stored.offset = offset
-        stored.outbox = remember(stored.outbox, offset, emissions)
+        stored.outbox = remember(stored.outbox, offset, emissions, self._keep_from)
         self.members[ledger.member_id] = stored.dumps()
         return emissions
 

@@ -23,9 +23,8 @@ from jamsos.topics import ensure_topics
 @one_line_errors
 def worker(name: str, loglevel: str, **flags: str | None) -> None:
     """Run one worker; start several (different --name) to share the partitions."""
-    import faust
-
     from streams.app import create_app
+    from streams.worker import Worker
 
     settings = load_settings(**flags)
     settings.nik_key()  # refuses to start without JAMSOS_NIK_SECRET outside the local stack
@@ -33,4 +32,4 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, data_dir=str(data_dir))
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

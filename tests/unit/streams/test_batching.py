@@ -1,0 +1,94 @@
+"""Batch handling in the worker: staged table writes, the outbox across a batch, and
+share updates merged per agent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streams.emission import OUTBOX_DEPTH, Emission, merge_by_key, recall, remember
+from streams.staging import StagedTable
+
+
+def test_staged_writes_are_read_back_and_reach_the_table_only_on_flush() -> None:
+    table: dict[str, bytes] = {"kept": b"1", "dropped": b"2"}
+    staged = StagedTable(table)
+    staged.partition = 3
+    staged["new"] = b"a"
+    staged["new"] = b"b"
+    del staged["dropped"]
+
+    assert staged["new"] == b"b"
+    assert staged.get("dropped") is None
+    assert "dropped" not in staged
+    assert staged["kept"] == b"1"
+    assert table == {"kept": b"1", "dropped": b"2"}
+
+    assert staged.partitions() == {3}
+    assert staged.flush(3) == 2
+    assert table == {"kept": b"1", "new": b"b"}
+    assert staged.partitions() == set()
+
+
+def test_flush_writes_only_the_keys_staged_for_that_partition() -> None:
+    table: dict[str, bytes] = {}
+    staged = StagedTable(table)
+    staged.partition = 0
+    staged["a"] = b"0"
+    staged.partition = 1
+    staged["b"] = b"1"
+
+    staged.flush(1)
+    assert table == {"b": b"1"}
+    assert staged["a"] == b"0"
+    staged.flush(0)
+    assert table == {"a": b"0", "b": b"1"}
+
+
+def test_deleting_a_key_the_table_never_had_is_harmless() -> None:
+    table: dict[str, bytes] = {}
+    staged = StagedTable(table)
+    staged["ghost"] = b"x"
+    del staged["ghost"]
+    staged.flush(0)
+    assert table == {}
+
+
+def _emission(n: int) -> Emission:
+    return Emission("member-status", b"M1", bytes([n]))
+
+
+def test_outbox_keeps_its_depth_outside_a_batch() -> None:
+    outbox: list[list[Any]] = []
+    for offset in range(10):
+        outbox = remember(outbox, offset, [_emission(offset)])
+    assert [entry[0] for entry in outbox] == list(range(10 - OUTBOX_DEPTH, 10))
+
+
+def test_outbox_keeps_every_entry_of_the_current_batch() -> None:
+    outbox: list[list[Any]] = []
+    for offset in range(10):
+        outbox = remember(outbox, offset, [_emission(offset)], keep_from=2)
+    assert [entry[0] for entry in outbox] == list(range(2, 10))
+    assert recall(outbox, 2) == [_emission(2)]
+
+
+def test_share_updates_for_one_agent_travel_as_one_list_in_order() -> None:
+    first = Emission("agent-inbox", b"AG1", b'{"member_id":"M1","seq":1}')
+    other = Emission("agent-inbox", b"AG2", b'{"member_id":"M2","seq":1}')
+    second = Emission("agent-inbox", b"AG1", b'{"member_id":"M1","seq":2}')
+    status = Emission("member-status", b"M1", b"\x00avro")
+
+    merged = merge_by_key([first, status, other, second], "agent-inbox")
+
+    assert merged[0] == status
+    by_agent = {e.key: json.loads(e.value) for e in merged[1:]}
+    assert by_agent == {
+        b"AG1": [{"member_id": "M1", "seq": 1}, {"member_id": "M1", "seq": 2}],
+        b"AG2": [{"member_id": "M2", "seq": 1}],
+    }
+
+
+def test_messages_to_an_explicit_partition_are_not_merged() -> None:
+    tick = Emission("agent-inbox", None, b"{}", partition=1)
+    assert merge_by_key([tick, tick], "agent-inbox") == [tick, tick]
