@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     Kafka before its offsets are (see `streams.staging`)."""
     worker_batch_seconds: float = Field(default=0.05, gt=0)
     """Longest wait for a batch to fill before it is handled as it is."""
+    worker_session_timeout: float = Field(default=10.0, gt=0)
+    """Seconds without a heartbeat after which Kafka gives a dead worker's partitions to
+    the others (a worker restarted under the same name takes them back at once)."""
 
     # -- sink ----------------------------------------------------------------------------
     sink_batch_rows: int = Field(default=5000, gt=0)

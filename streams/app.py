@@ -12,8 +12,15 @@ from streams.tables import define_tables
 from streams.topics import define_topics
 
 
-def create_app(settings: Settings, *, data_dir: str | None = None) -> faust.App:
-    """The worker app: topics, RocksDB tables and agents, configured from `settings`."""
+def create_app(
+    settings: Settings, *, data_dir: str | None = None, instance_id: str | None = None
+) -> faust.App:
+    """The worker app: topics, RocksDB tables and agents, configured from `settings`.
+
+    `instance_id` (the worker's name) makes it a *static* member of the consumer group: a
+    worker restarted after a crash under the same name gets its partitions back at once,
+    instead of after the session timeout of the member that died.
+    """
     app = faust.App(
         settings.topic("jamsos-worker"),
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -29,6 +36,9 @@ def create_app(settings: Settings, *, data_dir: str | None = None) -> faust.App:
         web_enabled=False,
         table_standby_replicas=0,
         stream_wait_empty=False,
+        consumer_group_instance_id=instance_id,
+        broker_session_timeout=settings.worker_session_timeout,
+        broker_heartbeat_interval=settings.worker_session_timeout / 4,
         # Larger produce batches, a few milliseconds apart: a member event makes several
         # messages, and per-request overhead in aiokafka was a large share of the worker.
         producer_linger=0.005,

@@ -9,7 +9,7 @@ Outputs carry deterministic ids, so a second copy is harmless downstream.
 
 The worker waits for the producer to deliver everything of a batch before acknowledging
 its offsets (`streams.agents`), so only the entries of the batch in flight can ever be
-needed; `remember` keeps all of those, and a few more.
+needed, and `remember` keeps just those.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 OUTBOX_DEPTH = 4
-"""Source offsets remembered per key beyond those of the batch in flight."""
+"""Source offsets remembered per key when processing outside of batches (tests, tools)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +52,18 @@ def remember(
     emissions: list[Emission],
     keep_from: int | None = None,
 ) -> list[list[Any]]:
-    """The outbox after processing `offset`: its emissions appended, oldest dropped.
+    """The outbox after processing `offset`: its emissions appended, older entries dropped.
 
-    Entries at or after `keep_from` (the first offset of the batch being processed) are
-    never dropped: until the batch's outputs are acknowledged by Kafka, any of them may
-    have to be re-published. Older batches were acknowledged before their offsets were.
+    `keep_from` is the first offset of the batch being processed: entries from it on may
+    still have to be re-published, since the batch's outputs are not yet acknowledged.
+    Entries of earlier batches never will (each batch is acknowledged by Kafka before its
+    offsets are), so they are dropped, which keeps stored members small. Without a batch,
+    the last `OUTBOX_DEPTH` entries are kept.
     """
     entries = [*outbox, [offset, [emission.to_list() for emission in emissions]]]
-    if len(entries) <= OUTBOX_DEPTH:
-        return entries
-    in_batch = 0 if keep_from is None else sum(1 for e in entries if e[0] >= keep_from)
-    return entries[-max(OUTBOX_DEPTH, in_batch) :]
+    if keep_from is None:
+        return entries[-OUTBOX_DEPTH:]
+    return [entry for entry in entries if entry[0] >= keep_from]
 
 
 def recall(outbox: list[list[Any]], offset: int) -> list[Emission]:

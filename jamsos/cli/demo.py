@@ -9,9 +9,18 @@ from jamsos.demo.run import DemoOptions, run_demo
 
 
 @click.command()
-@click.option("--members", default=20_000, show_default=True, help="Simulated members.")
+@click.option("--members", default=100_000, show_default=True, help="Simulated members.")
 @click.option("--months", default=12, show_default=True, help="Simulated months.")
 @click.option("--seed", default=1, show_default=True, help="Simulation seed.")
+@click.option(
+    "--workers", default=2, show_default=True, help="Worker processes (one per core here)."
+)
+@click.option(
+    "--rate",
+    default=2000.0,
+    show_default=True,
+    help="Messages/s the upstream feeds are published at (0: as fast as possible).",
+)
 @click.option("--keep", is_flag=True, help="Leave the worker and sink running afterwards.")
 @click.option(
     "--timeout",
@@ -20,9 +29,17 @@ from jamsos.demo.run import DemoOptions, run_demo
     help="Seconds to wait for the pipeline to catch up.",
 )
 @one_line_errors
-def demo(members: int, months: int, seed: int, keep: bool, timeout: float) -> None:
-    """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree."""
-    result = run_demo(load_settings(), DemoOptions(members, months, seed, keep, timeout))
+def demo(
+    members: int, months: int, seed: int, workers: int, rate: float, keep: bool, timeout: float
+) -> None:
+    """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree.
+
+    The feeds are paced (`--rate`) as upstream systems would send them, so a day's
+    business-day tick reaches the workers after that day's events; unpaced, ticks overtake
+    the backlog and the daily movements bunch up on late dates (final states are the same).
+    """
+    options = DemoOptions(members, months, seed, keep, timeout, workers, rate or None)
+    result = run_demo(load_settings(), options)
     for line in result.report:
         click.echo(line)
     if not result.check.passed:

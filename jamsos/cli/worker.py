@@ -31,5 +31,5 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     ensure_topics(settings, list(TOPICS))
     data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings, data_dir=str(data_dir))
+    app = create_app(settings, data_dir=str(data_dir), instance_id=f"{settings.topic_prefix}{name}")
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

@@ -50,6 +50,8 @@ class DemoOptions:
     seed: int
     keep: bool
     timeout: float
+    workers: int = 2
+    rate: float | None = None
 
 
 @dataclass
@@ -79,7 +81,10 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
     migrate(admin, settings.clickhouse_database)
     ensure_topics(settings, list(TOPICS))
     say(f"run {run}: topics {settings.topic_prefix}*, database {settings.clickhouse_database}")
-    worker = start(settings, "worker", "--name", f"demo{run}", log=workdir / "worker.log")
+    workers = [
+        start(settings, "worker", "--name", f"demo{run}-{n}", log=workdir / f"worker-{n}.log")
+        for n in range(1, options.workers + 1)
+    ]
     sink = start(settings, "sink", log=workdir / "sink.log")
     try:
         config = SimulationConfig(
@@ -89,12 +94,17 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
             agents=max(20, options.members // 250),
         )
         events_file = workdir / "events.jsonl"
+        pace = f" at {options.rate:,.0f} messages/s" if options.rate else ""
         say(
             f"publishing the simulated upstream feeds ({options.members:,} members, "
-            f"{options.months} months) ..."
+            f"{options.months} months){pace} to {options.workers} worker(s) ..."
         )
         summary = publish_simulation(
-            settings, Simulation(config), progress=_bar("published"), jsonl=events_file
+            settings,
+            Simulation(config),
+            rate=options.rate,
+            progress=_bar("published"),
+            jsonl=events_file,
         )
         say(
             f"\npublished {summary.total:,} messages ({summary.duplicates:,} duplicates, "
@@ -117,7 +127,8 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
         return DemoResult(settings, check, report)
     finally:
         if not options.keep:
-            stop(worker)
+            for worker in workers:
+                stop(worker)
             stop(sink)
 
 

@@ -33,3 +33,17 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
     assert "400 members" in result.stdout
     assert "all equal" in result.stdout
     assert "== Dead letters by reason ==" in result.stdout
+
+
+def test_demo_at_the_readme_default_size_agrees_with_replay(settings: Settings) -> None:
+    """The README's run command exactly as a newcomer types it (100 k members, a year)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "jamsos", "demo"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "100,000 members" in result.stdout
+    assert "all equal" in result.stdout

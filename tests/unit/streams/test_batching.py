@@ -65,12 +65,15 @@ def test_outbox_keeps_its_depth_outside_a_batch() -> None:
     assert [entry[0] for entry in outbox] == list(range(10 - OUTBOX_DEPTH, 10))
 
 
-def test_outbox_keeps_every_entry_of_the_current_batch() -> None:
+def test_outbox_keeps_every_entry_of_the_current_batch_and_none_before() -> None:
     outbox: list[list[Any]] = []
     for offset in range(10):
         outbox = remember(outbox, offset, [_emission(offset)], keep_from=2)
     assert [entry[0] for entry in outbox] == list(range(2, 10))
     assert recall(outbox, 2) == [_emission(2)]
+
+    outbox = remember(outbox, 20, [_emission(20)], keep_from=20)
+    assert [entry[0] for entry in outbox] == [20]
 
 
 def test_share_updates_for_one_agent_travel_as_one_list_in_order() -> None:
