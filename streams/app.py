@@ -45,6 +45,10 @@ def create_app(
         producer_max_batch_size=512 * 1024,
         stream_buffer_maxsize=16384,
     )
+    # Table writes queue in Faust's producer buffer; past `max_messages` Faust pauses every
+    # stream to drain it a message at a time. A batch's staged writes go there at once and
+    # the batch then flushes the producer itself, so the cap is raised to a batch's worth.
+    app.producer.buffer.max_messages = settings.worker_batch_events * 8
     serde = AvroSerde(SchemaRegistry(settings.registry_url))
     register_agents(
         app, settings, define_topics(app, settings), define_tables(app, settings), serde
