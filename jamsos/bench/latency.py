@@ -345,6 +345,7 @@ def measure_run(
     startup_timeout: float = 180.0,
     drain_timeout: float | None = None,
     seed: int = 1,
+    workers: int = 1,
 ) -> LatencyRun:
     """One run at `rate` workload messages/s for `seconds`, on a fresh private run.
 
@@ -358,7 +359,8 @@ def measure_run(
     clock = _BusinessDay(simulation.config.start)
     with bench_run(base, "lat") as run:
         run.start_sink()
-        run.start_worker()
+        for number in range(1, workers + 1):
+            run.start_worker(f"w{number}")
         workload = EventPublisher(run.settings)
         prober = EventPublisher(run.settings, workload.serde)
         try:

@@ -223,16 +223,19 @@ def throughput(
 )
 @click.option("--runs", default=3, show_default=True)
 @click.option("--seconds", default=60.0, show_default=True, help="Workload length per run.")
+@click.option("--workers", default=1, show_default=True, help="Worker processes in a run.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"))
 @one_line_errors
-def latency(rates: tuple[float, ...], runs: int, seconds: float, out: Path) -> None:
+def latency(rates: tuple[float, ...], runs: int, seconds: float, workers: int, out: Path) -> None:
     """Publish -> visible in ClickHouse latency (p50/p95/p99) under a steady workload."""
     from jamsos.bench.latency import measure_latency
     from jamsos.cli.common import CommandError
 
     settings = load_settings()
     try:
-        results = measure_latency(settings, rates, runs, seconds, progress=click.echo)
+        results = measure_latency(
+            settings, rates, runs, seconds, progress=click.echo, workers=workers
+        )
     except RuntimeError as error:
         raise CommandError(str(error)) from error
     out.mkdir(parents=True, exist_ok=True)
@@ -242,6 +245,7 @@ def latency(rates: tuple[float, ...], runs: int, seconds: float, out: Path) -> N
                 "bench": "latency",
                 "machine": _machine(),
                 "seconds": seconds,
+                "workers": workers,
                 "results": [r.as_dict() for r in results],
             },
             indent=2,
