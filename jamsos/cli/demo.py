@@ -11,6 +11,9 @@ from jamsos.demo.run import DemoOptions, run_demo
 @click.command()
 @click.option("--members", default=100_000, show_default=True, help="Simulated members.")
 @click.option("--months", default=12, show_default=True, help="Simulated months.")
+@click.option(
+    "--agents", type=int, default=None, help="Perisai agents [default: one per 250 members]."
+)
 @click.option("--seed", default=1, show_default=True, help="Simulation seed.")
 @click.option(
     "--workers", default=2, show_default=True, help="Worker processes (one per core here)."
@@ -21,7 +24,7 @@ from jamsos.demo.run import DemoOptions, run_demo
     show_default=True,
     help="Messages/s the upstream feeds are published at (0: as fast as possible).",
 )
-@click.option("--keep", is_flag=True, help="Leave the worker and sink running afterwards.")
+@click.option("--keep", is_flag=True, help="Leave the workers and sink running afterwards.")
 @click.option(
     "--timeout",
     default=1800.0,
@@ -30,7 +33,14 @@ from jamsos.demo.run import DemoOptions, run_demo
 )
 @one_line_errors
 def demo(
-    members: int, months: int, seed: int, workers: int, rate: float, keep: bool, timeout: float
+    members: int,
+    months: int,
+    agents: int | None,
+    seed: int,
+    workers: int,
+    rate: float,
+    keep: bool,
+    timeout: float,
 ) -> None:
     """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree.
 
@@ -38,7 +48,7 @@ def demo(
     business-day tick reaches the workers after that day's events; unpaced, ticks overtake
     the backlog and the daily movements bunch up on late dates (final states are the same).
     """
-    options = DemoOptions(members, months, seed, keep, timeout, workers, rate or None)
+    options = DemoOptions(members, months, seed, keep, timeout, workers, rate or None, agents)
     result = run_demo(load_settings(), options)
     for line in result.report:
         click.echo(line)

@@ -52,6 +52,8 @@ class DemoOptions:
     timeout: float
     workers: int = 2
     rate: float | None = None
+    agents: int | None = None
+    """Perisai agents; None: one per 250 members (at least 20)."""
 
 
 @dataclass
@@ -91,7 +93,7 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
             members=options.members,
             months=options.months,
             seed=options.seed,
-            agents=max(20, options.members // 250),
+            agents=options.agents or max(20, options.members // 250),
         )
         events_file = workdir / "events.jsonl"
         pace = f" at {options.rate:,.0f} messages/s" if options.rate else ""

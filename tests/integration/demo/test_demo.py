@@ -19,6 +19,8 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
             "400",
             "--months",
             "3",
+            "--agents",
+            "7",
             "--seed",
             "5",
             "--timeout",
@@ -30,7 +32,7 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "400 members" in result.stdout
+    assert "400 members, 7 agents" in result.stdout
     assert "all equal" in result.stdout
     assert "== Dead letters by reason ==" in result.stdout
 
