@@ -1,10 +1,9 @@
-"""What the pipeline benchmarks share: a private run on the local stack and its probes.
+"""What the pipeline benchmarks share: a private run on the local stack.
 
 Every measured run gets its own topic prefix, consumer groups and ClickHouse database (as
 the demo does), starts the real `jamsos worker` and `jamsos sink` commands as child
 processes, and removes its topics, database and worker state afterwards unless asked to
-keep them. Lag is read from the groups' committed offsets with one long-lived consumer, so
-polling it often costs little.
+keep them. How far its groups are behind is `jamsos.demo.lag.LagProbe`.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
-
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.processes import start, stop
 from jamsos.settings import Settings
@@ -30,20 +26,6 @@ from jamsos.warehouse.client import make_client
 from jamsos.warehouse.migrations import migrate
 
 log = logging.getLogger(__name__)
-
-WORKER_INPUTS = (
-    "enrolments",
-    "contributions",
-    "agents",
-    "clock",
-    "worker.member-inbox",
-    "worker.agent-inbox",
-)
-"""Topics the worker group consumes (contract inputs and its own inboxes)."""
-SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
-"""Topics the sink group consumes."""
-INPUTS = ("enrolments", "contributions", "agents", "clock")
-"""The upstream contract topics a workload is published to."""
 
 
 @dataclass
@@ -109,56 +91,6 @@ def bench_run(base: Settings, label: str, *, keep: bool = False) -> Iterator[Ben
                 shutil.rmtree(state, ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
         admin.disconnect()
-
-
-class LagProbe:
-    """Committed-offset lag of consumer groups, read with one reusable consumer."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
-        )
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        self._partitions: dict[tuple[str, ...], list[TopicPartition]] = {}
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
-
-    def _committed(self, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-        """The group's committed offsets, asked of its coordinator without joining it."""
-        answer = self.admin.list_group_offsets({group: partitions})[group]
-        return {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
-
-    def _topic_partitions(self, topics: tuple[str, ...]) -> list[TopicPartition]:
-        if topics not in self._partitions:
-            physical = [self.settings.topic(t) for t in topics]
-            self._partitions[topics] = [
-                TopicPartition(topic, p)
-                for topic in physical
-                for p in self.consumer.partitions_for_topic(topic) or ()
-            ]
-        return self._partitions[topics]
-
-    def lag(self, group: str, topics: tuple[str, ...]) -> int | None:
-        """Messages of `topics` not yet committed by `group`; None before its first commit
-        on a partition that holds data."""
-        partitions = self._topic_partitions(topics)
-        offsets = self._committed(group, partitions)
-        lag = 0
-        for tp, end in self.consumer.end_offsets(partitions).items():
-            if end == 0:
-                continue
-            done = offsets.get(tp)
-            if done is None:
-                return None
-            lag += max(0, end - done)
-        return lag
-
-    def caught_up(self, worker_group: str, sink_group: str) -> bool:
-        """Worker and sink have committed everything there is."""
-        return self.lag(worker_group, WORKER_INPUTS) == 0 and self.lag(sink_group, SINK_INPUTS) == 0
 
 
 def wait_for(

@@ -23,10 +23,12 @@ from dataclasses import asdict, dataclass
 
 from kafka import KafkaConsumer
 
-from jamsos.bench.harness import INPUTS, BenchRun, LagProbe, bench_run, wait_for
+from jamsos.bench.harness import BenchRun, bench_run, wait_for
+from jamsos.contracts.catalog import input_topics
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
+from jamsos.demo.lag import LagProbe
 from jamsos.settings import Settings
 from jamsos.simulation import Simulation, SimulationConfig
 from jamsos.simulation.publishing import publish_simulation
@@ -113,7 +115,7 @@ def consume_and_decode(settings: Settings, expected: int) -> float:
     registry = SchemaRegistry(settings.registry_url)
     serde = AvroSerde(registry)
     consumer = KafkaConsumer(
-        *(settings.topic(t) for t in INPUTS),
+        *(settings.topic(t) for t in input_topics()),
         bootstrap_servers=settings.kafka_bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -159,7 +161,7 @@ def _drain(run: BenchRun, workers: int, timeout: float) -> tuple[float, int]:
 
         started = wait_for(first_row, timeout=120, interval=0.1, what="first row")
         finished = wait_for(
-            lambda: probe.caught_up(run.worker_group, run.settings.sink_group),
+            probe.caught_up,
             timeout=timeout,
             interval=0.25,
             what="pipeline caught up",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.crosscheck import CrossCheck, cross_check
-from jamsos.demo.lag import group_lag
+from jamsos.demo.lag import LagProbe
 from jamsos.demo.processes import start, stop
 from jamsos.demo.report import build_report
 from jamsos.replay_file import read_events
@@ -32,15 +32,6 @@ log = logging.getLogger(__name__)
 
 REGISTERED_MEMBERS = 50_700_000
 ACTIVE_TARGET = 35_000_000
-WORKER_INPUTS = (
-    "enrolments",
-    "contributions",
-    "agents",
-    "clock",
-    "worker.member-inbox",
-    "worker.agent-inbox",
-)
-SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
 
 
 @dataclass(frozen=True)
@@ -150,24 +141,25 @@ def _bar(label: str) -> Callable[[int, float], None]:
 def _wait_until_caught_up(settings: Settings, timeout: float) -> None:
     """Until the worker and the sink have committed everything there is (twice in a row)."""
     say("waiting for the worker and the sink to catch up ...")
-    worker_topics = [settings.topic(t) for t in WORKER_INPUTS]
-    sink_topics = [settings.topic(t) for t in SINK_INPUTS]
+    probe = LagProbe(settings)
     started = time.monotonic()
     settled = 0
-    while settled < 2:
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"the pipeline did not catch up within {timeout:.0f}s")
-        worker_lag = group_lag(settings, settings.topic("jamsos-worker"), worker_topics)
-        sink_lag = group_lag(settings, settings.sink_group, sink_topics)
-        settled = settled + 1 if worker_lag == 0 and sink_lag == 0 else 0
-        print(
-            f"\r  worker behind by {_lag(worker_lag):>9}  sink behind by {_lag(sink_lag):>9}"
-            f"  ({time.monotonic() - started:,.0f}s)",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-        time.sleep(2)
+    try:
+        while settled < 2:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"the pipeline did not catch up within {timeout:.0f}s")
+            worker_lag, sink_lag = probe.worker_lag(), probe.sink_lag()
+            settled = settled + 1 if worker_lag == 0 and sink_lag == 0 else 0
+            print(
+                f"\r  worker behind by {_lag(worker_lag):>9}  sink behind by {_lag(sink_lag):>9}"
+                f"  ({time.monotonic() - started:,.0f}s)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(2)
+    finally:
+        probe.close()
     say("")
 
 
