@@ -71,6 +71,9 @@ class _Buffer:
 
     rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     count: int = 0
+    first_offset: int | None = None
+    """Offset of the first message read into the buffer: where to read again from if the
+    buffer must be dropped."""
     next_offset: int = 0
 
 
@@ -80,6 +83,7 @@ class _Flush:
     def __init__(self, buffers: dict[TopicPartition, _Buffer]) -> None:
         self.tables: dict[str, list[Row]] = defaultdict(list)
         self.offsets = {tp: buffer.next_offset for tp, buffer in buffers.items()}
+        self.starts = {tp: buffer.first_offset for tp, buffer in buffers.items()}
         for buffer in buffers.values():
             for table, rows in buffer.rows.items():
                 self.tables[table].extend(rows)
@@ -107,6 +111,9 @@ class BatchingSink:
         self._oldest: float | None = None
         self._flush: _Flush | None = None
         self._accepted: dict[TopicPartition, int] = {}
+        self._rewind: dict[TopicPartition, int] = {}
+        """Partitions whose unlanded rows were dropped at a revocation, and the offset to
+        read them again from if the partition comes back to this sink."""
         self._last_commit = time.monotonic()
         self.consumer = self._make_consumer()
 
@@ -121,7 +128,10 @@ class BatchingSink:
             max_poll_records=self.settings.sink_batch_rows,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # New partitions or topics are seen within this, not the 5-minute default.
+            metadata_max_age_ms=30_000,
         )
+        _await_partition_metadata(consumer, list(self._contract_topic))
         consumer.subscribe(list(self._contract_topic), listener=_Rebalance(self))
         return consumer
 
@@ -189,6 +199,8 @@ class BatchingSink:
             if buffer is None:
                 buffer = self._buffers[tp] = _Buffer()
             for message in messages:
+                if buffer.first_offset is None:
+                    buffer.first_offset = message.offset
                 for table, row in self._rows(message):
                     buffer.rows[table].append(row)
                     buffer.count += 1
@@ -299,7 +311,9 @@ class BatchingSink:
             left = deadline - time.monotonic()
             if left <= 0:
                 return True
-            self.consumer.poll(timeout_ms=0)
+            # Paused partitions return nothing; partitions assigned by a rebalance during
+            # the wait are not paused, and what they return is kept, not thrown away.
+            self._take(self.consumer.poll(timeout_ms=0))
             self.stop.wait(min(left, 0.5))
         return False
 
@@ -341,7 +355,10 @@ class BatchingSink:
         self._last_commit = now
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
-        """Partitions taken away: commit what landed, drop what did not (re-delivered)."""
+        """Partitions taken away: commit what landed, drop what did not, and remember where
+        it started. Whoever gets a partition next reads on from its committed offset; if it
+        is this sink again, the client keeps its position past the dropped rows, so
+        `_resume` moves it back to the first of them."""
         revoked = set(partitions)
         landed = {tp: off for tp, off in self._accepted.items() if tp in revoked}
         if landed:
@@ -353,14 +370,53 @@ class BatchingSink:
                 log.warning("commit on revocation failed (%s)", error)
         for tp in revoked:
             self._accepted.pop(tp, None)
+            starts: list[int] = []
             buffer = self._buffers.pop(tp, None)
             if buffer is not None:
                 self._buffered -= buffer.count
-            if self._flush is not None:
+                if buffer.first_offset is not None:
+                    starts.append(buffer.first_offset)
+            if self._flush is not None and tp in self._flush.offsets:
                 # Its rows may still be inserted (harmless); its offsets are no longer ours.
-                self._flush.offsets.pop(tp, None)
+                self._flush.offsets.pop(tp)
+                start = self._flush.starts.pop(tp, None)
+                if start is not None:
+                    starts.append(start)
+            if starts:
+                self._rewind[tp] = min([*starts, self._rewind.get(tp, min(starts))])
         if not self._buffers:
             self._oldest = None
+
+    def _resume(self, assigned: list[TopicPartition]) -> None:
+        """Partitions given (back) to this sink: read again whatever `_forget` dropped."""
+        for tp in assigned:
+            offset = self._rewind.pop(tp, None)
+            if offset is not None:
+                log.info(
+                    "re-reading %s[%d] from %d after a rebalance", tp.topic, tp.partition, offset
+                )
+                self.consumer.seek(tp, offset)
+        self._rewind.clear()
+
+
+def _await_partition_metadata(
+    consumer: KafkaConsumer, topics: list[str], timeout: float = 60.0
+) -> None:
+    """Until the client knows the partitions of every topic. Subscribing earlier (just after
+    the topics were created) can leave a topic out of the first assignment, and the client
+    would not look again until its next metadata refresh: the sink would sit idle."""
+    deadline = time.monotonic() + timeout
+    missing = list(topics)
+    while missing:
+        missing = [topic for topic in missing if not consumer.partitions_for_topic(topic)]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"topics {', '.join(missing)} have no partitions after {timeout:.0f}s: "
+                "create them first (`jamsos demo` and the worker do)"
+            )
+        time.sleep(0.2)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -372,6 +428,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("sink assigned %d partitions", len(assigned))
+        self.sink._resume(list(assigned))
 
 
 def run_sink(

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 19093
     kafka_heap: str = "1g"
     kafka_partitions: int = 4
+    kafka_cluster_id: str | None = None
+    """KRaft cluster id for a storage folder formatted for the first time; random if unset."""
     """Partitions of every topic the project creates (input, output, changelog)."""
 
     # -- Kafka ---------------------------------------------------------------------------

@@ -61,3 +61,11 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:  # the last resort: one line, never a traceback
+        logging.getLogger("jamsos").debug("failed", exc_info=True)
+        click.echo(
+            f"jamsos: unexpected {type(error).__name__}: {error} "
+            "(run again with -vv for the details in the log)",
+            err=True,
+        )
+        sys.exit(1)

@@ -30,6 +30,33 @@ def bench() -> None:
 
 
 @bench.command()
+@click.option("--messages", default=200_000, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"))
+@one_line_errors
+def crc(messages: int, out: Path) -> None:
+    """kafka-python's CRC-32C: the C `crc32c` package against its pure-Python loop, for
+    the checksum itself, publishing and consuming (same run, same messages)."""
+    from jamsos.bench.crc import as_dicts, measure_crc
+
+    figures = measure_crc(load_settings(), messages)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"bench": "crc", "machine": _machine(), "messages": messages}
+    (out / "crc.json").write_text(json.dumps({**result, "runs": as_dicts(figures)}, indent=2))
+    click.echo(f"{'crc32c':<8} {'checksum MB/s':>14} {'publish msg/s':>14} {'consume msg/s':>14}")
+    for f in figures:
+        click.echo(
+            f"{f.implementation:<8} {f.checksum_mb_per_s:>14,.1f} "
+            f"{f.publish_msgs_per_s:>14,.0f} {f.consume_msgs_per_s:>14,.0f}"
+        )
+    pure, c = figures
+    click.echo(
+        f"C / pure: checksum {c.checksum_mb_per_s / pure.checksum_mb_per_s:.0f}x, publish "
+        f"{c.publish_msgs_per_s / pure.publish_msgs_per_s:.2f}x, consume "
+        f"{c.consume_msgs_per_s / pure.consume_msgs_per_s:.2f}x"
+    )
+
+
+@bench.command()
 @click.option("--records", default=100_000, show_default=True)
 @click.option("--runs", default=3, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"))

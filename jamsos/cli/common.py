@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from jamsos.demo.processes import RunError
 from jamsos.settings import Settings
 from jamsos.stack.process import StackError
 
@@ -35,7 +36,7 @@ def one_line_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (StackError, ValueError, OSError) as error:
+        except (StackError, RunError, ValueError, OSError) as error:
             raise CommandError(str(error)) from error
 
     return wrapper  # type: ignore[return-value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from jamsos.cli.common import CommandError, load_settings, one_line_errors
+from jamsos.demo.processes import terminate_as_exit
 from jamsos.demo.run import DemoOptions, run_demo
 
 
@@ -26,10 +27,11 @@ from jamsos.demo.run import DemoOptions, run_demo
 )
 @click.option("--keep", is_flag=True, help="Leave the workers and sink running afterwards.")
 @click.option(
-    "--timeout",
-    default=1800.0,
+    "--stall-timeout",
+    default=300.0,
     show_default=True,
-    help="Seconds to wait for the pipeline to catch up.",
+    help="Seconds the pipeline may go without committing anything before the run fails "
+    "(it waits as long as the workers and the sink make progress).",
 )
 @one_line_errors
 def demo(
@@ -40,7 +42,7 @@ def demo(
     workers: int,
     rate: float,
     keep: bool,
-    timeout: float,
+    stall_timeout: float,
 ) -> None:
     """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree.
 
@@ -48,8 +50,9 @@ def demo(
     business-day tick reaches the workers after that day's events; unpaced, ticks overtake
     the backlog and the daily movements bunch up on late dates (final states are the same).
     """
-    options = DemoOptions(members, months, seed, keep, timeout, workers, rate or None, agents)
-    result = run_demo(load_settings(), options)
+    options = DemoOptions(members, months, seed, keep, stall_timeout, workers, rate or None, agents)
+    with terminate_as_exit():
+        result = run_demo(load_settings(), options)
     for line in result.report:
         click.echo(line)
     if not result.check.passed:

@@ -1,16 +1,26 @@
 """How far the worker and sink groups are behind: the signal that the pipeline caught up.
 
-Used by the demo and the benchmarks. Lag is read from the groups' committed offsets with
-one long-lived consumer and admin client, which never join the groups, so polling it
-often costs a few milliseconds.
+Used by the demo and the benchmarks. Everything is asked of the broker through one
+long-lived admin client that never joins the groups: partitions (`describe_topics`), log end
+offsets (`list_partition_offsets`, routed to each partition's leader) and the groups'
+committed offsets (`list_group_offsets`). A probe is judged against a live cluster, so an
+answer can be partial or fail (a metadata refresh, a leader moving, a broker busy): such a
+reading is *unknown* (`None`), never an exception, and the caller decides how long unknown
+may last.
 """
 
 from __future__ import annotations
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient
+import logging
+from dataclasses import dataclass
+
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, OffsetSpec
+from kafka.errors import KafkaError
 
 from jamsos.settings import Settings
+
+log = logging.getLogger(__name__)
 
 WORKER_INPUTS = (
     "enrolments",
@@ -24,39 +34,80 @@ WORKER_INPUTS = (
 SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
 """Topics the sink group consumes."""
 
+_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
+"""What a probe of a live cluster may meet; each makes that reading unknown."""
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    """One reading of a group: messages committed so far and messages still to commit."""
+
+    committed: int
+    behind: int
+
 
 class LagProbe:
     """Committed-offset lag of the consumer groups of one run (`settings`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, request_timeout_ms: int = 10_000) -> None:
         self.settings = settings
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+        self.timeout_ms = request_timeout_ms
+        self.admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=request_timeout_ms
         )
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
         self._partitions: dict[tuple[str, ...], list[TopicPartition]] = {}
 
     def close(self) -> None:
-        self.consumer.close()
         self.admin.close()
 
-    def lag(self, group: str, topics: tuple[str, ...]) -> int | None:
-        """Messages of `topics` (contract names) not yet committed by `group`; None before
-        its first commit on a partition that holds data."""
-        partitions = self._topic_partitions(topics)
-        offsets = self._committed(group, partitions)
-        lag = 0
-        for tp, end in self.consumer.end_offsets(partitions).items():
+    def reading(self, group: str, topics: tuple[str, ...]) -> GroupLag | None:
+        """`group`'s progress on `topics` (contract names); None when unknown: before its
+        first commit on a partition that holds data, or when the cluster's answer was
+        partial or failed."""
+        try:
+            partitions = self._topic_partitions(topics)
+            if not partitions:
+                return None
+            ends = self.admin.list_partition_offsets(
+                dict.fromkeys(partitions, OffsetSpec.LATEST), timeout_ms=self.timeout_ms
+            )
+            answer = self.admin.list_group_offsets({group: partitions})[group]
+        except _PROBE_ERRORS as error:
+            log.info("lag of %s unknown this time: %s", group, error or type(error).__name__)
+            return None
+        committed = {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
+        done = behind = 0
+        for tp in partitions:
+            end_answer = ends.get(tp)
+            if end_answer is None:
+                return None
+            end = end_answer.offset
             if end == 0:
                 continue
-            done = offsets.get(tp)
-            if done is None:
+            offset = committed.get(tp)
+            if offset is None:
                 return None
-            lag += max(0, end - done)
-        return lag
+            done += offset
+            behind += max(0, end - offset)
+        return GroupLag(done, behind)
+
+    def lag(self, group: str, topics: tuple[str, ...]) -> int | None:
+        """Messages of `topics` not yet committed by `group`; None when unknown."""
+        reading = self.reading(group, topics)
+        return None if reading is None else reading.behind
+
+    @property
+    def worker_group(self) -> str:
+        return self.settings.topic("jamsos-worker")
+
+    def worker(self) -> GroupLag | None:
+        return self.reading(self.worker_group, WORKER_INPUTS)
+
+    def sink(self) -> GroupLag | None:
+        return self.reading(self.settings.sink_group, SINK_INPUTS)
 
     def worker_lag(self) -> int | None:
-        return self.lag(self.settings.topic("jamsos-worker"), WORKER_INPUTS)
+        return self.lag(self.worker_group, WORKER_INPUTS)
 
     def sink_lag(self) -> int | None:
         return self.lag(self.settings.sink_group, SINK_INPUTS)
@@ -65,22 +116,19 @@ class LagProbe:
         """Worker and sink have committed everything there is."""
         return self.worker_lag() == 0 and self.sink_lag() == 0
 
-    def _committed(self, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-        """The group's committed offsets, asked of its coordinator without joining it."""
-        answer = self.admin.list_group_offsets({group: partitions})[group]
-        return {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
-
     def _topic_partitions(self, topics: tuple[str, ...]) -> list[TopicPartition]:
         """Partitions of `topics`, remembered once every topic exists."""
         if topics in self._partitions:
             return self._partitions[topics]
-        found = [
-            (topic, self.consumer.partitions_for_topic(self.settings.topic(topic)))
-            for topic in topics
-        ]
+        names = [self.settings.topic(topic) for topic in topics]
+        existing = set(self.admin.list_topics())
+        described = self.admin.describe_topics([n for n in names if n in existing])
         partitions = [
-            TopicPartition(self.settings.topic(topic), p) for topic, ps in found for p in ps or ()
+            TopicPartition(topic["name"], p["partition_index"])
+            for topic in described
+            if not topic.get("error_code")
+            for p in topic["partitions"]
         ]
-        if all(ps for _, ps in found):
+        if {tp.topic for tp in partitions} == set(names):
             self._partitions[topics] = partitions
         return partitions

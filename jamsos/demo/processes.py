@@ -1,18 +1,30 @@
 """Pipeline processes (`jamsos worker`, `jamsos sink`) started as children with settings.
 
-The demo and the integration tests run the real commands, as an operator would; settings
-reach them through the `JAMSOS_*` environment, like any other deployment.
+The demo, the benchmarks and the integration tests run the real commands, as an operator
+would; settings reach them through the `JAMSOS_*` environment, like any other deployment.
+
+A child must never outlive the command or test that started it, however that ends: a
+normal return and an exception are covered by `Children` (a context manager), and a parent
+that is killed outright (`kill -9`, a test runner's time-out) by the kernel itself: each
+child asks, before it starts, to be sent SIGTERM when its parent dies (`PR_SET_PDEATHSIG`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 from jamsos.settings import Settings
+
+_PR_SET_PDEATHSIG = 1
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -26,8 +38,20 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def start(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
-    """Start `jamsos ARGS` in the background, output appended to `log`."""
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM me when my parent exits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def start(
+    settings: Settings, *args: str, log: Path, outlive_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start `jamsos ARGS` in the background, output appended to `log`.
+
+    The child runs in its own session (a terminal's Ctrl-C goes to the parent, which stops
+    it in order) and, unless `outlive_parent` (the demo's `--keep`), dies with the parent.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -36,6 +60,7 @@ def start(settings: Settings, *args: str, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             env=environment(settings),
             start_new_session=True,
+            preexec_fn=None if outlive_parent else _die_with_parent,
         )
 
 
@@ -48,3 +73,84 @@ def stop(process: subprocess.Popen[bytes], *, kill: bool = False, timeout: float
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class RunError(RuntimeError):
+    """A run failed for a reason it reports in one line, naming the log to read."""
+
+
+class ChildExitedError(RunError):
+    """A pipeline process ended while the run still needed it (one line: which, and its log)."""
+
+
+@dataclass
+class Child:
+    """One started pipeline process, its role and the log to read when it fails."""
+
+    role: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Children:
+    """The pipeline processes of one run: started together, watched, always stopped.
+
+    `check()` raises `ChildExitedError` as soon as one has ended, so a run fails at once with the
+    log to read instead of waiting for progress that cannot come. Leaving the `with` block
+    stops every child still running, unless `keep` (then they are meant to outlive the run).
+    """
+
+    settings: Settings
+    keep: bool = False
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, role: str, *args: str, log: Path) -> Child:
+        process = start(self.settings, *args, log=log, outlive_parent=self.keep)
+        child = Child(role, process, log)
+        self.children.append(child)
+        return child
+
+    def check(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                raise ChildExitedError(
+                    f"the {child.role} (pid {child.process.pid}) exited with status {code} "
+                    f"while the run needed it; read {child.log}"
+                )
+
+    @property
+    def logs(self) -> list[Path]:
+        return [child.log for child in self.children]
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            stop(child.process)
+
+    def __enter__(self) -> Children:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if not self.keep or kind is not None:
+            self.stop_all()
+
+
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the block like an exception (exit status 143), so `finally` and `with`
+    clean-up (stopping children) run; the previous handler is restored afterwards."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous: Callable[..., object] | int | None = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

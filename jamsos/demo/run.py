@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jamsos.contracts.catalog import TOPICS
+from jamsos.demo.catchup import CatchUp
 from jamsos.demo.crosscheck import CrossCheck, cross_check
 from jamsos.demo.lag import LagProbe
-from jamsos.demo.processes import start, stop
+from jamsos.demo.processes import Children, RunError
+from jamsos.demo.progress import CatchUpBar, PublishBar, bars, logs_to
 from jamsos.demo.report import build_report
 from jamsos.replay_file import read_events
 from jamsos.rules.replay import replay
 from jamsos.settings import Settings
 from jamsos.simulation import Simulation, SimulationConfig
 from jamsos.simulation.publishing import publish_simulation
+from jamsos.simulation.summary import SimulationSummary
+from jamsos.simulation.timeline import Calendar
 from jamsos.stack.local import LocalStack
 from jamsos.topics import ensure_topics
 from jamsos.warehouse.client import make_client
@@ -40,7 +42,8 @@ class DemoOptions:
     months: int
     seed: int
     keep: bool
-    timeout: float
+    stall_timeout: float
+    """Seconds the pipeline may go without committing anything before the run fails."""
     workers: int = 2
     rate: float | None = None
     agents: int | None = None
@@ -71,15 +74,34 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
     )
     workdir = settings.state_dir / "demo" / run
     admin = make_client(settings)
-    migrate(admin, settings.clickhouse_database)
+    try:
+        migrate(admin, settings.clickhouse_database)
+    finally:
+        admin.disconnect()
     ensure_topics(settings, list(TOPICS))
     say(f"run {run}: topics {settings.topic_prefix}*, database {settings.clickhouse_database}")
-    workers = [
-        start(settings, "worker", "--name", f"demo{run}-{n}", log=workdir / f"worker-{n}.log")
-        for n in range(1, options.workers + 1)
-    ]
-    sink = start(settings, "sink", log=workdir / "sink.log")
-    try:
+    say(f"library logs of this run: {workdir / 'demo.log'}")
+    with logs_to(workdir / "demo.log"):
+        try:
+            return _run(settings, options, workdir, run)
+        except RunError:
+            raise
+        except Exception as error:
+            log.exception("the demo failed")
+            raise RunError(
+                f"{error or type(error).__name__}; read {workdir / 'demo.log'}"
+            ) from error
+
+
+def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> DemoResult:
+    """Processes, feeds, catch-up, cross-check and report of one run; processes always
+    stopped at the end (unless kept after a success)."""
+    with Children(settings, keep=options.keep) as children:
+        for n in range(1, options.workers + 1):
+            children.start(
+                f"worker {n}", "worker", "--name", f"demo{run}-{n}", log=workdir / f"worker-{n}.log"
+            )
+        children.start("sink", "sink", log=workdir / "sink.log")
         config = SimulationConfig(
             members=options.members,
             months=options.months,
@@ -92,90 +114,64 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
             f"publishing the simulated upstream feeds ({options.members:,} members, "
             f"{options.months} months){pace} to {options.workers} worker(s) ..."
         )
-        summary = publish_simulation(
-            settings,
-            Simulation(config),
-            rate=options.rate,
-            progress=_bar("published"),
-            jsonl=events_file,
-        )
+        summary = SimulationSummary()
+        with bars() as progress:
+            bar = PublishBar(progress, Calendar(config.start, config.months).days)
+
+            def published(sent: int, _elapsed: float) -> None:
+                children.check()  # a process that died fails the run now, not at the end
+                bar.show(summary.by_type["BusinessDayClosed"], sent)
+
+            publish_simulation(
+                settings,
+                Simulation(config),
+                rate=options.rate,
+                progress=published,
+                jsonl=events_file,
+                summary=summary,
+            )
         say(
-            f"\npublished {summary.total:,} messages ({summary.duplicates:,} duplicates, "
+            f"published {summary.total:,} messages ({summary.duplicates:,} duplicates, "
             f"{summary.delayed:,} late, {summary.invalid_total:,} invalid)"
         )
         with events_file.open(encoding="utf-8") as lines:
             expected = replay(read_events(lines).events)
-        _wait_until_caught_up(settings, options.timeout)
+        say("waiting for the workers and the sink to catch up ...")
+        probe = LagProbe(settings)
+        try:
+            with bars() as progress:
+                took = CatchUp(probe, children, options.stall_timeout).wait(CatchUpBar(progress))
+        finally:
+            probe.close()
+        say(f"caught up {took:,.0f}s after publishing ended")
         client = make_client(settings, database=settings.clickhouse_database)
-        check = cross_check(client, expected)
-        target = round(ACTIVE_TARGET * options.members / REGISTERED_MEMBERS) or 1
-        report = build_report(
-            client,
-            members=options.members,
-            scale_target=target,
-            check=check,
-            dead_letters_expected=summary.invalid_total,
-        )
-        report += _epilogue(settings, workdir, options.keep)
-        return DemoResult(settings, check, report)
-    finally:
-        if not options.keep:
-            for worker in workers:
-                stop(worker)
-            stop(sink)
-
-
-def _bar(label: str) -> Callable[[int, float], None]:
-    def progress(sent: int, elapsed: float) -> None:
-        rate = sent / elapsed if elapsed > 0 else 0.0
-        print(
-            f"\r  {label} {sent:>10,} messages  {rate:>8,.0f}/s",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return progress
-
-
-def _wait_until_caught_up(settings: Settings, timeout: float) -> None:
-    """Until the worker and the sink have committed everything there is (twice in a row)."""
-    say("waiting for the worker and the sink to catch up ...")
-    probe = LagProbe(settings)
-    started = time.monotonic()
-    settled = 0
-    try:
-        while settled < 2:
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(f"the pipeline did not catch up within {timeout:.0f}s")
-            worker_lag, sink_lag = probe.worker_lag(), probe.sink_lag()
-            settled = settled + 1 if worker_lag == 0 and sink_lag == 0 else 0
-            print(
-                f"\r  worker behind by {_lag(worker_lag):>9}  sink behind by {_lag(sink_lag):>9}"
-                f"  ({time.monotonic() - started:,.0f}s)",
-                end="",
-                file=sys.stderr,
-                flush=True,
+        try:
+            check = cross_check(client, expected)
+            target = round(ACTIVE_TARGET * options.members / REGISTERED_MEMBERS) or 1
+            report = build_report(
+                client,
+                members=options.members,
+                scale_target=target,
+                check=check,
+                dead_letters_expected=summary.invalid_total,
             )
-            time.sleep(2)
-    finally:
-        probe.close()
-    say("")
+        finally:
+            client.disconnect()
+        pids = [child.process.pid for child in children.children]
+        report += _epilogue(settings, workdir, pids if options.keep else None)
+        return DemoResult(settings, check, report)
 
 
-def _lag(value: int | None) -> str:
-    return "starting" if value is None else f"{value:,}"
-
-
-def _epilogue(settings: Settings, workdir: Path, keep: bool) -> list[str]:
+def _epilogue(settings: Settings, workdir: Path, kept: list[int] | None) -> list[str]:
+    """Where the run's files and results are; with `--keep`, how to stop what still runs."""
     db = settings.clickhouse_database
     lines = ["", f"Run files (events, logs): {workdir}"]
-    if keep:
+    if kept is not None:
         lines += [
             "The stack, worker and sink are still running. Query the results with:",
             f"  clickhouse-client --port {settings.clickhouse_port} --database {db} "
             "--query 'SELECT * FROM kpi_active_total'",
-            'Stop the worker and sink with `pkill -f "jamsos (worker|sink)"`, the stack '
+            f"Stop the workers and the sink with `kill {' '.join(map(str, kept))}`, the stack "
             "with `jamsos stack down`.",
         ]
     else:

@@ -26,7 +26,7 @@ from jamsos.topics import ensure_topics
 
 Progress = Callable[[int, float], None]
 """Called with (messages sent so far, seconds elapsed)."""
-PROGRESS_EVERY = 10_000
+PROGRESS_EVERY = 2_000
 _MAX_PACE_BATCH = 100
 
 
@@ -100,14 +100,16 @@ def publish_simulation(
     *,
     jsonl: Path | str | None = None,
     sink: Sink | None = None,
+    summary: SimulationSummary | None = None,
 ) -> SimulationSummary:
     """Publish the whole simulation to the topics of ``settings``; returns what was sent.
 
     With ``jsonl``, the JSON form is written in the same pass (for ``jamsos replay``).
     Without ``sink``, an :class:`EventPublisher` is made and the input topics created if
-    missing (the local broker does not auto-create topics).
+    missing (the local broker does not auto-create topics). ``summary``, when given, is the
+    one filled as messages go out (a progress display can read it while publishing runs).
     """
-    summary = SimulationSummary()
+    summary = summary if summary is not None else SimulationSummary()
     own = sink is None
     if sink is None:
         ensure_topics(settings, input_topics())

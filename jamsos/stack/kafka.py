@@ -62,7 +62,7 @@ class KafkaServer:
             },
         )
         if not (data_dir / "meta.properties").exists():
-            self._format(java, data_dir)
+            self._format(java, data_dir, self.settings.kafka_cluster_id or _cluster_id())
 
     def argv(self) -> list[str]:
         java = require_tool("java", "to run Kafka", "install a Java 17+ runtime (openjdk-17-jre)")
@@ -124,8 +124,7 @@ class KafkaServer:
         if not marker.exists():
             raise StackError(f"Maven finished but {marker} is missing; read the mvn log")
 
-    def _format(self, java: str, data_dir: Path) -> None:
-        cluster_id = _cluster_id()
+    def _format(self, java: str, data_dir: Path, cluster_id: str) -> None:
         log.info("formatting Kafka storage %s (cluster %s)", data_dir, cluster_id)
         result = subprocess.run(
             [
@@ -135,8 +134,9 @@ class KafkaServer:
                 f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # `--cluster-id=ID` in one word: an id may start with `-` (URL-safe base64
+                # does one time in 64), which as a separate word the tool reads as an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(self.config),
             ],

@@ -70,6 +70,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
+        _wait_for_exec(proc, self.marker)
         log.info("started %s (pid %d), log %s", self.name, proc.pid, self.log_file)
         return proc.pid
 
@@ -92,6 +93,18 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         log.info("stopped %s (pid %d)", self.name, pid)
         return True
+
+
+def _wait_for_exec(proc: subprocess.Popen[bytes], marker: str, timeout: float = 10.0) -> None:
+    """Until the child has exec'd its program (or died): between fork and exec its command
+    line is still the parent's, and `pid()` would take it for a process that already exited."""
+    deadline = time.monotonic() + timeout
+    path = Path(f"/proc/{proc.pid}/cmdline")
+    while proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if marker in path.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return
+        time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import socket
 import subprocess
 import sys
+import uuid
 from datetime import date
+from pathlib import Path
 
 import fastavro
 from clickhouse_driver import Client
 from kafka import KafkaProducer
 
 from jamsos.settings import Settings
+from jamsos.stack.kafka import KafkaServer
 from jamsos.stack.local import LocalStack
+from jamsos.stack.process import wait_until_ready
 from jamsos.topics import ensure_topics
 from tests.integration.kafka_helpers import read_topic
 
@@ -96,3 +102,36 @@ def test_status_json_prints_the_endpoints(settings: Settings) -> None:
     assert status["endpoints"]["kafka"]["bootstrap_servers"] == settings.kafka_bootstrap
     assert status["endpoints"]["clickhouse"]["tcp_port"] == settings.clickhouse_port
     assert status["endpoints"]["schema_registry"]["url"] == settings.registry_url
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_broker_whose_cluster_id_starts_with_a_dash_formats_and_starts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """URL-safe base64 ids start with `-` one time in 64; the storage tool must not read
+    such an id as an option. A second broker of its own state folder and ports proves it."""
+    cluster_id = "-" + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")[1:]
+    own = settings.model_copy(
+        update={
+            "state_dir": tmp_path,
+            "kafka_bootstrap": f"127.0.0.1:{_free_port()}",
+            "kafka_controller_port": _free_port(),
+            "kafka_cluster_id": cluster_id,
+            "kafka_heap": "256m",
+        }
+    )
+    broker = KafkaServer(own)
+    broker.prepare()
+    meta = (tmp_path / "kafka" / "data" / "meta.properties").read_text()
+    assert f"cluster.id={cluster_id}" in meta
+    broker.process.start(broker.argv())
+    try:
+        wait_until_ready(broker.process, broker.ready, own.stack_timeout)
+    finally:
+        broker.process.stop()
+    assert broker.process.pid() is None

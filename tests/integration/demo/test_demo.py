@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from jamsos.settings import Settings
 
 
@@ -23,7 +25,7 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
             "7",
             "--seed",
             "5",
-            "--timeout",
+            "--stall-timeout",
             "300",
         ],
         capture_output=True,
@@ -37,14 +39,17 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
     assert "== Dead letters by reason ==" in result.stdout
 
 
+@pytest.mark.timeout(3000)
 def test_demo_at_the_readme_default_size_agrees_with_replay(settings: Settings) -> None:
-    """The README's run command exactly as a newcomer types it (100 k members, a year)."""
+    """The README's run command exactly as a newcomer types it (100 k members, a year).
+
+    No fixed limit on the run itself beyond the suite's guard: the demo waits as long as the
+    pipeline makes progress, and fails by itself, in one line, when it stalls."""
     result = subprocess.run(
         [sys.executable, "-m", "jamsos", "demo"],
         capture_output=True,
         text=True,
         check=False,
-        timeout=1200,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "100,000 members" in result.stdout
