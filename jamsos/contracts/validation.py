@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -36,8 +36,18 @@ MANDATORY_PROGRAMMES = ("JKK", "JKM")
 """Work-accident and death cover are compulsory for every member (events.md)."""
 MAX_MONTHS_PER_PAYMENT = 12
 """BPU members may pay 1-12 months ahead in one payment."""
+MAX_RUPIAH = 10**12
+"""Largest `amount` or `declared_income` (events.md, Bounds): no sum the pipeline keeps can
+then overflow a `long`."""
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+"""Business dates and timestamps lie in this range (events.md, Bounds), so every month
+derived from them, up to 12 months ahead, fits ClickHouse `Date` and `DateTime`."""
 
 _NIK_RE = re.compile(r"[0-9]{16}")
+_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""Ids (events.md, Bounds): 1-64 characters of A-Z a-z 0-9 . _ -; nothing that could break
+a key space, a log line or a column."""
 _STATUS_COUNTS = (
     "recruits_new",
     "recruits_active",
@@ -72,6 +82,42 @@ def _optional_text(record: Mapping[str, Any], field: str) -> None:
         raise _invalid(field, f"must be null or a non-blank string, got {value!r}")
 
 
+def _shown(value: Any) -> str:
+    """A bad value as an error may quote it: short, so a 10 kB id stays out of the reason."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}... ({len(value)} characters)"
+
+
+def _require_id(record: Mapping[str, Any], field: str) -> None:
+    value = _get(record, field)
+    if not isinstance(value, str) or _ID_RE.fullmatch(value) is None:
+        raise _invalid(field, f"must be 1-64 characters of A-Z a-z 0-9 . _ -, got {_shown(value)}")
+
+
+def _optional_id(record: Mapping[str, Any], field: str) -> None:
+    if record.get(field) is not None:
+        _require_id(record, field)
+
+
+def _in_date_range(record: Mapping[str, Any], field: str) -> None:
+    value = _get(record, field)
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise _invalid(
+            field,
+            f"must lie in {EARLIEST_DATE.isoformat()} .. {LATEST_DATE.isoformat()}, "
+            f"got {day.isoformat()}",
+        )
+
+
+def _rupiah(record: Mapping[str, Any], field: str) -> None:
+    value = _get(record, field)
+    if value <= 0:
+        raise _invalid(field, f"must be > 0, got {value}")
+    if value > MAX_RUPIAH:
+        raise _invalid(field, f"must be at most 10^12 Rupiah, got {value}")
+
+
 def _first_of_month(record: Mapping[str, Any], field: str) -> None:
     """Month-valued dates are stored as the first day of the month (events.md, agents.md)."""
     value = record.get(field)
@@ -90,7 +136,7 @@ def _non_negative(record: Mapping[str, Any], field: str) -> None:
 
 def check_event_id(record: Mapping[str, Any]) -> None:
     """event_id must be non-blank: it is the de-duplication key ("applied once")."""
-    _require_text(record, "event_id")
+    _require_id(record, "event_id")
 
 
 def check_source(record: Mapping[str, Any]) -> None:
@@ -100,27 +146,42 @@ def check_source(record: Mapping[str, Any]) -> None:
 
 def check_member_id(record: Mapping[str, Any]) -> None:
     """member_id must be non-blank: it is the message key and the member's state key."""
-    _require_text(record, "member_id")
+    _require_id(record, "member_id")
 
 
 def check_agent_id(record: Mapping[str, Any]) -> None:
     """agent_id (on agent events) must be non-blank: it is the key of topic 'agents'."""
-    _require_text(record, "agent_id")
+    _require_id(record, "agent_id")
 
 
 def check_payment_id(record: Mapping[str, Any]) -> None:
     """payment_id must be non-blank: duplicates and reversals are matched on it."""
-    _require_text(record, "payment_id")
+    _require_id(record, "payment_id")
 
 
 def check_branch_code(record: Mapping[str, Any]) -> None:
     """branch_code must be non-blank: dashboards group by it."""
-    _require_text(record, "branch_code")
+    _require_id(record, "branch_code")
 
 
 def check_region_code(record: Mapping[str, Any]) -> None:
     """region_code must be non-blank: dashboards group by it."""
-    _require_text(record, "region_code")
+    _require_id(record, "region_code")
+
+
+def check_occurred_at(record: Mapping[str, Any]) -> None:
+    """occurred_at lies in 1990-2099: it drives every rule and every stored date."""
+    _in_date_range(record, "occurred_at")
+
+
+def check_effective_date(record: Mapping[str, Any]) -> None:
+    """effective_date of a termination lies in 1990-2099."""
+    _in_date_range(record, "effective_date")
+
+
+def check_business_date(record: Mapping[str, Any]) -> None:
+    """business_date lies in 1990-2099: it never goes back, so one far ahead is forever."""
+    _in_date_range(record, "business_date")
 
 
 # ------------------------------------------------------------------ input: MemberEnrolled
@@ -152,10 +213,8 @@ def check_programmes_unique(record: Mapping[str, Any]) -> None:
 
 
 def check_declared_income(record: Mapping[str, Any]) -> None:
-    """declared_income is > 0 Rupiah: contributions are computed from it."""
-    income = _get(record, "declared_income")
-    if income <= 0:
-        raise _invalid("declared_income", f"must be > 0, got {income}")
+    """declared_income is > 0 and at most 10^12 Rupiah: contributions are computed from it."""
+    _rupiah(record, "declared_income")
 
 
 def check_employer_for_pu(record: Mapping[str, Any]) -> None:
@@ -166,12 +225,12 @@ def check_employer_for_pu(record: Mapping[str, Any]) -> None:
 
 def check_employer_id(record: Mapping[str, Any]) -> None:
     """employer_id, when given, is non-blank."""
-    _optional_text(record, "employer_id")
+    _optional_id(record, "employer_id")
 
 
 def check_recruiting_agent_id(record: Mapping[str, Any]) -> None:
     """The recruiting agent_id, when given, is non-blank (it keys the agent's tallies)."""
-    _optional_text(record, "agent_id")
+    _optional_id(record, "agent_id")
 
 
 # ------------------------------------------------------------------ input: contributions
@@ -185,15 +244,14 @@ def check_months(record: Mapping[str, Any]) -> None:
 
 
 def check_amount(record: Mapping[str, Any]) -> None:
-    """amount is > 0 Rupiah: commission is a share of it."""
-    amount = _get(record, "amount")
-    if amount <= 0:
-        raise _invalid("amount", f"must be > 0, got {amount}")
+    """amount is > 0 and at most 10^12 Rupiah: commission is a share of it, and the sums of
+    an agent's month must fit a `long`."""
+    _rupiah(record, "amount")
 
 
 def check_collecting_agent_id(record: Mapping[str, Any]) -> None:
     """collecting_agent_id, when given, is non-blank (it keys the agent's tallies)."""
-    _optional_text(record, "collecting_agent_id")
+    _optional_id(record, "collecting_agent_id")
 
 
 # ------------------------------------------------------------------ outputs
@@ -282,7 +340,7 @@ def check_error_type(record: Mapping[str, Any]) -> None:
     _require_text(record, "error_type")
 
 
-_COMMON: tuple[Rule, ...] = (check_event_id, check_source)
+_COMMON: tuple[Rule, ...] = (check_event_id, check_source, check_occurred_at)
 
 RULES: Mapping[str, tuple[Rule, ...]] = MappingProxyType(
     {
@@ -299,7 +357,7 @@ RULES: Mapping[str, tuple[Rule, ...]] = MappingProxyType(
             check_branch_code,
             check_region_code,
         ),
-        "MembershipTerminated": (*_COMMON, check_member_id),
+        "MembershipTerminated": (*_COMMON, check_member_id, check_effective_date),
         "ContributionPaid": (
             *_COMMON,
             check_payment_id,
@@ -311,7 +369,7 @@ RULES: Mapping[str, tuple[Rule, ...]] = MappingProxyType(
         "ContributionReversed": (*_COMMON, check_payment_id, check_member_id),
         "AgentRegistered": (*_COMMON, check_agent_id, check_branch_code, check_region_code),
         "AgentStatusChanged": (*_COMMON, check_agent_id),
-        "BusinessDayClosed": _COMMON,
+        "BusinessDayClosed": (*_COMMON, check_business_date),
         "MemberStatusChanged": (
             check_member_id,
             check_change_id,
