@@ -33,6 +33,7 @@ from kafka.structs import OffsetAndMetadata
 from consumers.writer import TableWriter
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.intake import Admitted, admit
+from jamsos.contracts.redaction import redactor
 from jamsos.contracts.registry import RegistryError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
@@ -111,6 +112,7 @@ class BatchingSink:
         self._oldest: float | None = None
         self._flush: _Flush | None = None
         self._accepted: dict[TopicPartition, int] = {}
+        self._redact = redactor(serde)
         self._rewind: dict[TopicPartition, int] = {}
         """Partitions whose unlanded rows were dropped at a revocation, and the offset to
         read them again from if the partition comes back to this sink."""
@@ -240,7 +242,7 @@ class BatchingSink:
                 value=message.value,
             )
             if isinstance(outcome, Admitted):
-                return rows_for(outcome.record_name, outcome.record, position)
+                return rows_for(outcome.record_name, outcome.record, position, self._redact)
             self._skip(message, outcome.error)
             return []
         try:
@@ -248,7 +250,7 @@ class BatchingSink:
         except ContractError as error:
             self._skip(message, error)
             return []
-        return rows_for(decoded.record_name, decoded.record, position)
+        return rows_for(decoded.record_name, decoded.record, position, self._redact)
 
     def _skip(self, message: ConsumerRecord, error: ContractError) -> None:
         """Invalid input is the worker's to dead-letter; the sink counts it and moves on."""

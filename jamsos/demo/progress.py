@@ -8,6 +8,7 @@ the run's own log file instead of the terminal, so the report is not broken up b
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from rich.progress import (
 from rich.text import Text
 
 CONSOLE = Console(stderr=True)
+if not CONSOLE.is_terminal:  # a log file: one wide final line per bar, not a wrapped one
+    CONSOLE = Console(stderr=True, width=160)
 
 
 class _Rate(ProgressColumn):
@@ -54,33 +57,59 @@ def bars() -> Progress:
     )
 
 
-class PublishBar:
+PLAIN_EVERY = 30.0
+"""Seconds between plain progress lines when stderr is not a terminal (a log, CI)."""
+
+
+class _Bar:
+    """One task of a progress display; where no live bar can be drawn (stderr is a file),
+    a plain line with the same figures every `PLAIN_EVERY` seconds instead."""
+
+    def __init__(self, progress: Progress, description: str, total: float | None) -> None:
+        self.progress = progress
+        self.task: TaskID = progress.add_task(description, total=total, detail="", messages=0)
+        self._printed = time.monotonic()
+
+    def _update(self, **fields: object) -> None:
+        self.progress.update(self.task, **fields)  # type: ignore[arg-type]
+        if CONSOLE.is_terminal or time.monotonic() - self._printed < PLAIN_EVERY:
+            return
+        self._printed = time.monotonic()
+        task = next(t for t in self.progress.tasks if t.id == self.task)
+        elapsed = task.elapsed or 0.0
+        rate = task.fields.get("messages", 0) / elapsed if elapsed else 0.0
+        left = task.time_remaining
+        eta = "?" if left is None else f"{left:,.0f}s"
+        CONSOLE.print(
+            f"  {task.description}: {task.fields['detail']}  {rate:,.0f} msg/s  "
+            f"{elapsed:,.0f}s elapsed, ETA {eta}",
+            highlight=False,
+        )
+
+
+class PublishBar(_Bar):
     """Publishing measured in business days closed (exact total), with messages and rate."""
 
     def __init__(self, progress: Progress, days: int) -> None:
-        self.progress = progress
-        self.task: TaskID = progress.add_task("publishing", total=days, detail="", messages=0)
+        super().__init__(progress, "publishing", days)
         self.days = days
 
     def show(self, days_closed: int, messages: int) -> None:
-        self.progress.update(
-            self.task,
+        self._update(
             completed=days_closed,
             messages=messages,
             detail=f"day {days_closed:>4}/{self.days}  {messages:>10,} msgs",
         )
 
 
-class CatchUpBar:
+class CatchUpBar(_Bar):
     """Catching up measured in messages committed against what is still behind."""
 
     def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID = progress.add_task("catching up", total=None, detail="", messages=0)
+        super().__init__(progress, "catching up", None)
 
     def show(self, done: int, behind: int, worker: int, sink: int) -> None:
-        self.progress.update(
-            self.task,
+        self._update(
             completed=done,
             total=done + behind,
             messages=done,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from jamsos.contracts.redaction import Redactor, summary_only
+
 Row = tuple[Any, ...]
 
 OFFSET_BITS = 40
@@ -223,26 +225,12 @@ def agent_period_row(record: Mapping[str, Any], position: Position) -> Row | Non
     )
 
 
-PERSONAL_DATA_TOPICS = ("enrolments",)
-"""Contract topics whose messages carry NIK, name and phone in clear."""
-
-
-def landable_value(record: Mapping[str, Any]) -> bytes:
-    """The dead letter's original value, or b"" when it may hold personal data.
-
-    A rejected enrolment carries NIK, name and phone; those never reach ClickHouse. Its
-    bytes stay in Kafka's `dead-letters` topic, which is what `jamsos dead-letters replay`
-    re-publishes from, so nothing is lost for replay.
-    """
-    topic = str(record["topic"])
-    if any(topic.endswith(name) for name in PERSONAL_DATA_TOPICS):
-        return b""
-    return bytes(record["value"])
-
-
-def dead_letter_row(record: Mapping[str, Any], position: Position) -> Row:
-    """`dead_letters` row of a DeadLetter, with the original key and value bytes (value
-    withheld for topics that carry personal data, see `landable_value`)."""
+def dead_letter_row(
+    record: Mapping[str, Any], position: Position, redact: Redactor = summary_only
+) -> Row:
+    """`dead_letters` row of a DeadLetter: the original key, and the value as `redact`
+    makes it safe to store (`jamsos.contracts.redaction`; by default only its length and
+    hash, so no caller can land personal data by forgetting to redact)."""
     dead_letter_id = record.get("dead_letter_id") or (
         f"{record['topic']}:{record['partition']}:{record['offset']}"
     )
@@ -252,7 +240,7 @@ def dead_letter_row(record: Mapping[str, Any], position: Position) -> Row:
         record["partition"],
         record["offset"],
         record.get("key"),
-        landable_value(record),
+        redact(record.get("value")),
         record["error_type"],
         record["error"],
         _utc(record["failed_at"]),
@@ -289,9 +277,13 @@ def contribution_reversal_row(record: Mapping[str, Any], position: Position) -> 
 
 
 def rows_for(
-    record_name: str, record: Mapping[str, Any], position: Position
+    record_name: str,
+    record: Mapping[str, Any],
+    position: Position,
+    redact: Redactor = summary_only,
 ) -> list[tuple[str, Row]]:
-    """Every `(table, row)` one decoded record lands as; empty for a type no table keeps."""
+    """Every `(table, row)` one decoded record lands as; empty for a type no table keeps.
+    `redact` is what a dead letter's original value goes through (see `dead_letter_row`)."""
     if record_name == "MemberStatusChanged":
         return [
             ("members", member_row(record, position)),
@@ -306,7 +298,7 @@ def rows_for(
             landed.append(("agent_periods", period))
         return landed
     if record_name == "DeadLetter":
-        return [("dead_letters", dead_letter_row(record, position))]
+        return [("dead_letters", dead_letter_row(record, position, redact))]
     if record_name == "ContributionPaid":
         return [("contribution_payments", contribution_payment_row(record, position))]
     if record_name == "ContributionReversed":

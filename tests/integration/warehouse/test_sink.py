@@ -10,6 +10,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 from kafka import KafkaAdminClient
 
+from jamsos.contracts.redaction import summary_only
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from tests.integration.warehouse import dataset
@@ -40,7 +41,8 @@ def _assert_landed(client: Client, db: str, data: dataset.Dataset) -> None:
         f"SELECT topic, `partition`, `offset`, value FROM {db}.dead_letters FINAL"
     )
     assert {(t, p, o) for t, p, o, _ in letters} == data.dead_letter_positions
-    assert b"\x00\x00\x00\x00\x63\xff\xfe\x01" in {v for *_, v in letters}
+    # Undecodable bytes land only as their length and hash (no personal data can hide there).
+    assert summary_only(b"\x00\x00\x00\x00\x63\xff\xfe\x01") in {v for *_, v in letters}
     contributions = dict(client.execute(f"SELECT payment_id, reversed FROM {db}.contributions"))
     assert set(contributions) == data.payments
     assert {p for p, r in contributions.items() if r} == data.reversed_payments
