@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = ""
     """Prepended to every topic name; tests and demo runs use it to stay apart."""
+    topic_retention_days: int = Field(default=400, gt=0)
+    """Retention of the topics the project creates: a 12-month replay after a rule change,
+    plus the month before it, plus margin (the broker default is 7 days)."""
 
     # -- schema registry -----------------------------------------------------------------
     registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"

@@ -25,6 +25,13 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")
 
 
+def topic_configs(settings: Settings) -> dict[str, str]:
+    """Per-topic configs the project's topics are created with. Retention is long enough
+    to replay the pipeline over `topic_retention_days` (the broker's 7-day default would
+    make a 12-month replay, and a late dead-letter replay, impossible)."""
+    return {"retention.ms": str(settings.topic_retention_days * 24 * 3600 * 1000)}
+
+
 def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | None = None) -> None:
     """Create the physical topics of contract topics `names` that do not exist yet."""
     wanted = [settings.topic(name) for name in names]
@@ -35,7 +42,11 @@ def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | No
         if not missing:
             return
         count = partitions or settings.kafka_partitions
-        new = [NewTopic(name, num_partitions=count, replication_factor=1) for name in missing]
+        configs = topic_configs(settings)
+        new = [
+            NewTopic(name, num_partitions=count, replication_factor=1, topic_configs=configs)
+            for name in missing
+        ]
         try:
             admin.create_topics(new)
         except TopicAlreadyExistsError:

@@ -2,8 +2,9 @@
 
 Apicurio publishes a runnable build (`apicurio-registry-app:<v>:zip:all`, a Quarkus runner
 jar plus its `lib/`) on Maven Central; Confluent's own registry is not on Maven Central.
-It runs with in-memory storage (H2), so schema ids start afresh with every `stack up` —
-producers register on first use, which is what the serde does anyway.
+Its H2 database is kept in a file under the stack's state folder (Apicurio's default is an
+in-memory one): schema ids must survive a registry restart, or every message already in
+Kafka would carry an id the registry no longer knows and become undecodable.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class SchemaRegistryServer:
             "-Xmx384m",
             "-XX:+UseSerialGC",
             f"-Djamsos.state={self.home}",
+            f"-Dapicurio.datasource.url=jdbc:h2:file:{self.home / 'data' / 'registry'}",
             f"-Dquarkus.http.port={self.settings.registry_port}",
             "-Dquarkus.http.host=127.0.0.1",
             "-Dquarkus.log.level=WARN",

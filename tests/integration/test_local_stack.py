@@ -14,7 +14,7 @@ from pathlib import Path
 
 import fastavro
 from clickhouse_driver import Client
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from jamsos.settings import Settings
 from jamsos.stack.kafka import KafkaServer
@@ -135,3 +135,50 @@ def test_a_broker_whose_cluster_id_starts_with_a_dash_formats_and_starts(
     finally:
         broker.process.stop()
     assert broker.process.pid() is None
+
+
+def test_topics_are_created_with_the_retention_a_year_of_replay_needs(settings: Settings) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    ensure_topics(settings, ["retention-probe"])
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic("retention-probe"))
+        described = admin.describe_configs([resource])
+    finally:
+        admin.close()
+    text = repr(described)
+    expected = settings.topic_retention_days * 24 * 3600 * 1000
+    assert "retention.ms" in text
+    assert str(expected) in text
+
+
+def test_the_registry_keeps_its_schema_ids_across_a_restart(settings: Settings) -> None:
+    """Every message in Kafka names its schema by id: a registry that forgot its ids on a
+    restart would make all of them undecodable."""
+    from jamsos.contracts.registry import SchemaRegistry
+
+    subject = f"{settings.topic_prefix}restart-probe-test.Probe"
+    schema = json.dumps(
+        {
+            "type": "record",
+            "name": "Probe",
+            "namespace": "test",
+            "fields": [{"name": "probe", "type": "string", "default": subject}],
+        }
+    )
+    before = SchemaRegistry(settings.registry_url)
+    schema_id = before.register(subject, schema)
+    before.close()
+    stack = LocalStack(settings)
+    registry = next(server for server in stack.servers if server.name == "schema-registry")
+    old_pid = registry.process.pid()
+    assert registry.process.stop()
+    stack.up()
+    assert registry.process.pid() not in (None, old_pid)
+    after = SchemaRegistry(settings.registry_url)
+    try:
+        assert json.loads(after.schema(schema_id)) == json.loads(schema)
+        assert after.register(subject, schema) == schema_id
+    finally:
+        after.close()
