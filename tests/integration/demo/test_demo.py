@@ -8,26 +8,12 @@ import sys
 import pytest
 
 from jamsos.settings import Settings
+from tests.integration.demo.helpers import demo_argv
 
 
 def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settings) -> None:
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jamsos",
-            "demo",
-            "--members",
-            "400",
-            "--months",
-            "3",
-            "--agents",
-            "7",
-            "--seed",
-            "5",
-            "--stall-timeout",
-            "300",
-        ],
+        demo_argv(400, 3, 7, "--seed", "5", "--stall-timeout", "300"),
         capture_output=True,
         text=True,
         check=False,

@@ -6,52 +6,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from jamsos.settings import Settings
-
-
-def children_of(pid: int) -> set[int]:
-    """Direct children of `pid` (Linux /proc)."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+from tests.integration.demo.helpers import alive, children_of, cmdline, demo_argv
 
 
 def start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     """A demo paced slowly enough to still be publishing when the test acts on it."""
     err = tmp_path / "demo.err"
     demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jamsos",
-            "demo",
-            "--members",
-            "300",
-            "--months",
-            "2",
-            "--agents",
-            "5",
-            "--rate",
-            "20",
-            "--workers",
-            "2",
-        ],
+        demo_argv(300, 2, 5, "--rate", "20", "--workers", "2"),
         stdout=subprocess.DEVNULL,
         stderr=err.open("w"),
         text=True,
@@ -64,18 +30,11 @@ def wait_for_children(demo: subprocess.Popen[str], count: int, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert demo.poll() is None, "the demo ended before starting its processes"
-        kids = {pid for pid in children_of(demo.pid) if b"jamsos" in _cmdline(pid)}
+        kids = {pid for pid in children_of(demo.pid) if b"jamsos" in cmdline(pid)}
         if len(kids) >= count:
             return kids
         time.sleep(0.2)
     raise AssertionError(f"the demo did not start {count} processes in {timeout}s")
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def wait_gone(pids: set[int], timeout: float = 60) -> set[int]:

@@ -9,14 +9,13 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from jamsos.settings import Settings
-from tests.integration.demo.test_demo_failures import _cmdline, children_of
+from tests.integration.demo.helpers import children_of, cmdline, demo_argv
 
 PAUSE = 320.0
 """Seconds the sink is frozen: past the 300 s metadata age and its group session."""
@@ -28,22 +27,7 @@ def test_demo_whose_catch_up_outlasts_five_minutes_still_agrees_with_replay(
 ) -> None:
     err = tmp_path / "demo.err"
     demo = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jamsos",
-            "demo",
-            "--members",
-            "400",
-            "--months",
-            "3",
-            "--agents",
-            "7",
-            "--seed",
-            "11",
-            "--stall-timeout",
-            "900",
-        ],
+        demo_argv(400, 3, 7, "--seed", "11", "--stall-timeout", "900"),
         stdout=subprocess.PIPE,
         stderr=err.open("w"),
         text=True,
@@ -53,7 +37,7 @@ def test_demo_whose_catch_up_outlasts_five_minutes_still_agrees_with_replay(
         deadline = time.monotonic() + 300
         while sink is None and time.monotonic() < deadline:
             assert demo.poll() is None, err.read_text()[-2000:]
-            found = [p for p in children_of(demo.pid) if b"sink" in _cmdline(p)]
+            found = [p for p in children_of(demo.pid) if b"sink" in cmdline(p)]
             sink = found[0] if found else None
             time.sleep(0.1)
         assert sink is not None, "the demo never started its sink"
