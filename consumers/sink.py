@@ -37,6 +37,7 @@ from jamsos.contracts.redaction import redactor
 from jamsos.contracts.registry import RegistryError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
+from jamsos.topics import wait_for_partitions
 from jamsos.warehouse.rows import Position, Row, rows_for
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class BatchingSink:
             # New partitions or topics are seen within this, not the 5-minute default.
             metadata_max_age_ms=30_000,
         )
-        _await_partition_metadata(consumer, list(self._contract_topic))
+        wait_for_partitions(consumer.partitions_for_topic, self._contract_topic)
         consumer.subscribe(list(self._contract_topic), listener=_Rebalance(self))
         return consumer
 
@@ -399,26 +400,6 @@ class BatchingSink:
                 )
                 self.consumer.seek(tp, offset)
         self._rewind.clear()
-
-
-def _await_partition_metadata(
-    consumer: KafkaConsumer, topics: list[str], timeout: float = 60.0
-) -> None:
-    """Until the client knows the partitions of every topic. Subscribing earlier (just after
-    the topics were created) can leave a topic out of the first assignment, and the client
-    would not look again until its next metadata refresh: the sink would sit idle."""
-    deadline = time.monotonic() + timeout
-    missing = list(topics)
-    while missing:
-        missing = [topic for topic in missing if not consumer.partitions_for_topic(topic)]
-        if not missing:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"topics {', '.join(missing)} have no partitions after {timeout:.0f}s: "
-                "create them first (`jamsos demo` and the worker do)"
-            )
-        time.sleep(0.2)
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -7,7 +7,8 @@ not silently create a one-partition topic nobody reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -54,6 +55,28 @@ def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | No
         log.info("created topics %s with %d partitions", missing, count)
     finally:
         admin.close()
+
+
+def wait_for_partitions(
+    partitions_for_topic: Callable[[str], Collection[int] | None],
+    topics: Iterable[str],
+    timeout: float = 60.0,
+) -> None:
+    """Until a client's metadata (`partitions_for_topic` of a consumer) knows every one of
+    the physical `topics`. A consumer that subscribes earlier, right after the topics were
+    created, can leave one out of its first assignment and not look again until its next
+    metadata refresh, minutes later: its partitions would sit unread."""
+    deadline = time.monotonic() + timeout
+    missing = list(topics)
+    while True:
+        missing = [topic for topic in missing if not partitions_for_topic(topic)]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"topics {', '.join(missing)} have no partitions after {timeout:.0f}s"
+            )
+        time.sleep(0.2)
 
 
 def delete_topics_with_prefix(settings: Settings, prefix: str) -> list[str]:

@@ -19,6 +19,10 @@ from jamsos.settings import Settings
 
 MEMBER_INPUTS = ("enrolments", "contributions")
 OUTPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
+MEMBER_INBOX = "worker.member-inbox"
+AGENT_INBOX_TOPIC = "worker.agent-inbox"
+INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
+"""The worker's internal topics (names before the prefix)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ def define_topics(app: faust.App, settings: Settings) -> WorkerTopics:
         member_inputs=_raw(app, *(settings.topic(t) for t in MEMBER_INPUTS), partitions=n),
         clock=_raw(app, settings.topic("clock"), partitions=n),
         agent_inputs=_raw(app, settings.topic("agents"), partitions=n),
-        member_inbox=_raw(app, settings.topic("worker.member-inbox"), partitions=n, internal=True),
-        agent_inbox=_raw(app, settings.topic("worker.agent-inbox"), partitions=n, internal=True),
+        member_inbox=_raw(app, settings.topic(MEMBER_INBOX), partitions=n, internal=True),
+        agent_inbox=_raw(app, settings.topic(AGENT_INBOX_TOPIC), partitions=n, internal=True),
         outputs={name: _raw(app, settings.topic(name), partitions=n) for name in OUTPUTS},
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
+from kafka import KafkaConsumer
 
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.contracts.catalog import TOPICS
-from jamsos.topics import ensure_topics
+from jamsos.topics import ensure_topics, wait_for_partitions
 
 
 @click.command()
@@ -24,11 +25,21 @@ from jamsos.topics import ensure_topics
 def worker(name: str, loglevel: str, **flags: str | None) -> None:
     """Run one worker; start several (different --name) to share the partitions."""
     from streams.app import create_app
+    from streams.topics import INBOXES
     from streams.worker import Worker
 
     settings = load_settings(**flags)
     settings.nik_key()  # refuses to start without JAMSOS_NIK_SECRET outside the local stack
-    ensure_topics(settings, list(TOPICS))
+    # Every topic the worker reads exists, and is in the broker's metadata, before Faust
+    # subscribes: a topic Faust itself created a moment before it subscribed could be
+    # missing from its first assignment ("Ignoring missing topic") and stay unread.
+    names = [*TOPICS, *INBOXES]
+    ensure_topics(settings, names)
+    probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        wait_for_partitions(probe.partitions_for_topic, [settings.topic(n) for n in names])
+    finally:
+        probe.close()
     data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, data_dir=str(data_dir), instance_id=f"{settings.topic_prefix}{name}")
