@@ -91,11 +91,6 @@ class LagProbe:
             behind += max(0, end - offset)
         return GroupLag(done, behind)
 
-    def lag(self, group: str, topics: tuple[str, ...]) -> int | None:
-        """Messages of `topics` not yet committed by `group`; None when unknown."""
-        reading = self.reading(group, topics)
-        return None if reading is None else reading.behind
-
     @property
     def worker_group(self) -> str:
         return self.settings.topic("jamsos-worker")
@@ -106,15 +101,10 @@ class LagProbe:
     def sink(self) -> GroupLag | None:
         return self.reading(self.settings.sink_group, SINK_INPUTS)
 
-    def worker_lag(self) -> int | None:
-        return self.lag(self.worker_group, WORKER_INPUTS)
-
-    def sink_lag(self) -> int | None:
-        return self.lag(self.settings.sink_group, SINK_INPUTS)
-
     def caught_up(self) -> bool:
         """Worker and sink have committed everything there is."""
-        return self.worker_lag() == 0 and self.sink_lag() == 0
+        worker, sink = self.worker(), self.sink()
+        return worker is not None and sink is not None and worker.behind == sink.behind == 0
 
     def _topic_partitions(self, topics: tuple[str, ...]) -> list[TopicPartition]:
         """Partitions of `topics`, remembered once every topic exists."""
