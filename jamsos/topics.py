@@ -21,6 +21,24 @@ log = logging.getLogger(__name__)
 INPUT_TOPICS = ("enrolments", "contributions", "agents", "clock")
 OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
 
+DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
+"""Largest dead letter a producer sends. A dead letter holds its input's bytes whole, so
+it must fit an input as large as the broker accepts (1 MiB by default) plus its reason;
+the dead-letter topic is created to take a little more than this."""
+
+APP_NAME = "jamsos-worker"
+"""The worker app's id (before the prefix): its consumer group and its topics' stem."""
+TABLE_NAMES = ("members", "member-partitions", "agents")
+"""The worker's Faust tables; each has a compacted changelog topic (`changelog_topic`)."""
+
+
+def changelog_topic(table: str) -> str:
+    """The changelog topic (before the prefix) Faust names for the worker's `table`."""
+    return f"{APP_NAME}-{table}-changelog"
+
+
+CHANGELOGS = tuple(changelog_topic(table) for table in TABLE_NAMES)
+
 
 def _admin(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")
@@ -33,8 +51,15 @@ def topic_configs(settings: Settings) -> dict[str, str]:
     return {"retention.ms": str(settings.topic_retention_days * 24 * 3600 * 1000)}
 
 
-def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | None = None) -> None:
-    """Create the physical topics of contract topics `names` that do not exist yet."""
+def ensure_topics(
+    settings: Settings,
+    names: Iterable[str],
+    partitions: int | None = None,
+    *,
+    compacted: bool = False,
+) -> None:
+    """Create the physical topics of `names` (before the prefix) that do not exist yet;
+    `compacted` for topics that keep the last value per key (state changelogs)."""
     wanted = [settings.topic(name) for name in names]
     admin = _admin(settings)
     try:
@@ -43,9 +68,19 @@ def ensure_topics(settings: Settings, names: Iterable[str], partitions: int | No
         if not missing:
             return
         count = partitions or settings.kafka_partitions
-        configs = topic_configs(settings)
+        configs = {"cleanup.policy": "compact"} if compacted else topic_configs(settings)
+        dead_letters = settings.topic("dead-letters")
         new = [
-            NewTopic(name, num_partitions=count, replication_factor=1, topic_configs=configs)
+            NewTopic(
+                name,
+                num_partitions=count,
+                replication_factor=1,
+                topic_configs=(
+                    {**configs, "max.message.bytes": str(DEAD_LETTER_MAX_BYTES + 64 * 1024)}
+                    if name == dead_letters
+                    else configs
+                ),
+            )
             for name in missing
         ]
         try:

@@ -5,6 +5,13 @@ Agents stay thin: they move bytes between topics and hand each message to a proc
 inbox agents take their messages in batches (`streams.staging`). Every agent
 runs with concurrency 1: with more, Faust may commit past messages still in flight
 (faust-streaming issue #606), which could lose events on a crash.
+
+Failures: a message whose processing raises is quarantined on its own
+(`streams.quarantine`) and its batch goes on. Anything else that escapes an agent stops
+the whole worker at once (`streams.app.WorkerApp`): left to itself Faust would acknowledge
+the failed batch, restart the agent and go on, silently dropping the batch's events. Exiting before
+the acknowledgement leaves the offsets where they were; the restarted worker (or the one
+that takes its partitions) re-reads the batch.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from streams.agent_processor import AgentProcessor
+from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
+from streams.quarantine import is_infrastructure, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
@@ -51,28 +60,23 @@ def register_agents(
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds
     contract_topic = {settings.topic(name): name for name in TOPICS}
 
-    async def send(
-        topic: faust.TopicT, key: bytes | None, value: bytes, partition: int | None = None
-    ) -> None:
-        """Hand one message to the producer. Straight to the producer, not `Topic.send`:
-        Faust's per-message bookkeeping there was a tenth of the worker's time, and
-        nothing here needs it (durability comes from `settle`'s flush)."""
-        await app.producer.send(topic.get_topic_name(), key, value, partition, None, None)
+    def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
+        """The stream's events in batches; acknowledged when the next batch is asked for,
+        so every agent confirms its batch's deliveries before asking."""
+        return cast(faust.Stream, stream).take_events(batch_events, within=batch_seconds)
 
-    async def publish(emissions: list[Emission]) -> None:
+    async def publish(deliveries: Deliveries, emissions: list[Emission]) -> None:
         for emission in emissions:
-            await send(
-                topics.for_emission(emission.topic),
+            await deliveries.send(
+                topics.for_emission(emission.topic).get_topic_name(),
                 emission.key,
                 emission.value,
                 emission.partition,
             )
 
-    def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
-        """The stream's events in batches; acknowledged when the next batch is asked for."""
-        return cast(faust.Stream, stream).take_events(batch_events, within=batch_seconds)
-
-    async def settle(events: Sequence[faust.EventT], *staged: StagedTable) -> None:
+    async def settle(
+        deliveries: Deliveries, events: Sequence[faust.EventT], *staged: StagedTable
+    ) -> None:
         """Write a batch's staged table changes, then wait until Kafka has acknowledged
         them and the batch's outputs: only then may its offsets be acknowledged."""
         last: dict[int, faust.EventT] = {}
@@ -82,9 +86,21 @@ def register_agents(
             with as_current(event):
                 for table in staged:
                     table.flush(partition)
-        await app.producer.flush()
+        await deliveries.confirm()
 
-    async def admitted(event: faust.EventT) -> Admitted | None:
+    def poison(event: faust.EventT, error: Exception) -> Emission:
+        message = event.message
+        return quarantined(
+            serde,
+            error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+        )
+
+    async def admitted(deliveries: Deliveries, event: faust.EventT) -> Admitted | None:
         """Decode and validate; invalid messages go to dead-letters and yield None."""
         message = event.message
         outcome = admit(
@@ -105,8 +121,8 @@ def register_agents(
             message.offset,
             outcome.error,
         )
-        await send(
-            topics.outputs["dead-letters"],
+        await deliveries.send(
+            topics.outputs["dead-letters"].get_topic_name(),
             message.key,
             serde.encode("dead-letters", "DeadLetter", outcome.dead_letter),
         )
@@ -116,11 +132,14 @@ def register_agents(
         """Valid messages to `inbox`, keyed by `key_field` of their record; bad ones to
         dead-letters. Re-keying by the record makes the inbox's partitioning ours, whatever
         partitioner the upstream producers used."""
-        async for event in stream.events():
-            accepted = await admitted(event)
-            if accepted is not None:
-                key = accepted.record[key_field].encode()
-                await send(inbox, key, event.message.value or b"")
+        deliveries = Deliveries(app)
+        async for events in batches(stream):
+            for event in events:
+                accepted = await admitted(deliveries, event)
+                if accepted is not None:
+                    key = accepted.record[key_field].encode()
+                    await deliveries.send(inbox.get_topic_name(), key, event.message.value or b"")
+            await deliveries.confirm()
 
     @app.agent(topics.member_inputs, name="intake-members")
     async def intake_members(stream: faust.StreamT) -> None:
@@ -133,14 +152,19 @@ def register_agents(
     @app.agent(topics.clock, name="intake-clock")
     async def intake_clock(stream: faust.StreamT) -> AsyncIterator[None]:
         """A business day reaches every member partition, whichever worker holds it."""
-        async for event in stream.events():
-            if await admitted(event) is not None:
-                for partition in range(settings.kafka_partitions):
-                    await send(topics.member_inbox, None, event.message.value or b"", partition)
+        deliveries = Deliveries(app)
+        inbox = topics.member_inbox.get_topic_name()
+        async for events in batches(stream):
+            for event in events:
+                if await admitted(deliveries, event) is not None:
+                    for partition in range(settings.kafka_partitions):
+                        await deliveries.send(inbox, None, event.message.value or b"", partition)
+            await deliveries.confirm()
             yield None
 
     @app.agent(topics.member_inbox, name="members")
     async def member_agent(stream: faust.StreamT) -> AsyncIterator[None]:
+        deliveries = Deliveries(app)
         async for events in batches(stream):
             first: dict[int, int] = {}
             for event in events:
@@ -150,24 +174,41 @@ def register_agents(
             for event in events:
                 message = event.message
                 member_table.partition = state_table.partition = message.partition
+                member_table.begin_event()
+                state_table.begin_event()
                 with as_current(event):
-                    emissions.extend(
-                        members.handle(message.partition, message.offset, message.value or b"")
-                    )
-            await publish(merge_by_key(emissions, AGENT_INBOX))
-            await settle(events, member_table, state_table)
+                    try:
+                        emissions.extend(
+                            members.handle(message.partition, message.offset, message.value or b"")
+                        )
+                    except Exception as error:
+                        if is_infrastructure(error):
+                            raise
+                        member_table.undo_event()
+                        state_table.undo_event()
+                        emissions.append(poison(event, error))
+            await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))
+            await settle(deliveries, events, member_table, state_table)
             yield None
 
     @app.agent(topics.agent_inbox, name="agent-tallies")
     async def agent_tally_agent(stream: faust.StreamT) -> AsyncIterator[None]:
+        deliveries = Deliveries(app)
         async for events in batches(stream):
             emissions: list[Emission] = []
             for event in events:
                 agent_table.partition = event.message.partition
+                agent_table.begin_event()
                 with as_current(event):
-                    emissions.extend(
-                        agents.handle(event.message.key or b"", event.message.value or b"")
-                    )
-            await publish(emissions)
-            await settle(events, agent_table)
+                    try:
+                        emissions.extend(
+                            agents.handle(event.message.key or b"", event.message.value or b"")
+                        )
+                    except Exception as error:
+                        if is_infrastructure(error):
+                            raise
+                        agent_table.undo_event()
+                        emissions.append(poison(event, error))
+            await publish(deliveries, emissions)
+            await settle(deliveries, events, agent_table)
             yield None

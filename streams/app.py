@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import faust
+from faust.types import AgentT
 
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
+from jamsos.topics import APP_NAME, DEAD_LETTER_MAX_BYTES
 from streams.agents import register_agents
 from streams.tables import define_tables
 from streams.topics import define_topics
+
+log = logging.getLogger(__name__)
+
+EXIT_AGENT_FAILED = 70
+"""Exit status of a worker stopped by an agent failure (EX_SOFTWARE)."""
+
+
+class WorkerApp(faust.App):
+    """The Faust app, except that an agent failure ends the process (fail-stop).
+
+    Faust calls `_on_agent_error` (handed to every agent as its `on_error`) before it marks
+    the agent crashed, restarts it and acknowledges the failed batch; ending the process
+    here means nothing of that batch is committed. `os._exit`, not `sys.exit`: no shutdown
+    path may commit offsets. `tests/unit/streams/test_faust_contract.py` guards the hook.
+    """
+
+    async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
+        log.critical(
+            "agent %s failed; stopping the worker without committing: %r",
+            agent.name,
+            exc,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        logging.shutdown()
+        os._exit(EXIT_AGENT_FAILED)
 
 
 def create_app(
@@ -21,8 +51,8 @@ def create_app(
     worker restarted after a crash under the same name gets its partitions back at once,
     instead of after the session timeout of the member that died.
     """
-    app = faust.App(
-        settings.topic("jamsos-worker"),
+    app = WorkerApp(
+        settings.topic(APP_NAME),
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="rocksdb://",
         datadir=data_dir or str(settings.state_dir / "worker"),
@@ -44,6 +74,8 @@ def create_app(
         producer_linger=0.005,
         producer_max_batch_size=512 * 1024,
         stream_buffer_maxsize=16384,
+        # Room for a dead letter holding the largest input the broker accepts.
+        producer_max_request_size=DEAD_LETTER_MAX_BYTES,
     )
     # Table writes queue in Faust's producer buffer; past `max_messages` Faust pauses every
     # stream to drain it a message at a time. A batch's staged writes go there at once and

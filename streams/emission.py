@@ -18,6 +18,10 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+MERGED_BYTES = 256 * 1024
+"""Largest merged agent-inbox message: well under Kafka's 1 MiB default message size,
+so that a busy agent's updates for one batch never make a message the broker refuses."""
+
 OUTBOX_DEPTH = 4
 """Source offsets remembered per key when processing outside of batches (tests, tools)."""
 
@@ -82,7 +86,8 @@ def merge_by_key(emissions: list[Emission], topic: str) -> list[Emission]:
     Used for the agent inbox: the share updates a batch makes for one agent travel as one
     message, so the agent's book is read, written and published once per batch instead
     of once per member event. Order within a key is kept (later updates of a member
-    supersede earlier ones by sequence number on the agent side).
+    supersede earlier ones by sequence number on the agent side). A key's list is split
+    into several messages, in order, where it would pass `MERGED_BYTES`.
     """
     merged: dict[bytes | None, list[bytes]] = {}
     others: list[Emission] = []
@@ -92,5 +97,22 @@ def merge_by_key(emissions: list[Emission], topic: str) -> list[Emission]:
         else:
             others.append(emission)
     for key, values in merged.items():
-        others.append(Emission(topic, key, b"[" + b",".join(values) + b"]"))
+        others.extend(Emission(topic, key, chunk) for chunk in _json_lists(values))
     return others
+
+
+def _json_lists(values: list[bytes]) -> list[bytes]:
+    """`values` (JSON texts) as JSON lists of at most `MERGED_BYTES` each (a single value
+    larger than that travels alone)."""
+    chunks: list[bytes] = []
+    current: list[bytes] = []
+    size = 2
+    for value in values:
+        if current and size + len(value) + 1 > MERGED_BYTES:
+            chunks.append(b"[" + b",".join(current) + b"]")
+            current, size = [], 2
+        current.append(value)
+        size += len(value) + 1
+    if current:
+        chunks.append(b"[" + b",".join(current) + b"]")
+    return chunks

@@ -203,7 +203,8 @@ class MemberProcessor:
         if offset in clock.ticks or (clock.ticks and offset < clock.ticks[-1]):
             return self._recall_tick(offset)
         first_day = _first_day_to_sweep(clock, business_date)
-        previous, clock.ticks = clock.ticks, [*clock.ticks, offset][-TICKS_REMEMBERED:]
+        previous = clock.ticks
+        clock.ticks = _ticks_to_remember(previous, offset, self._keep_from)
         for forgotten in set(previous) - set(clock.ticks):
             if f"tick:{forgotten}" in self.state:
                 del self.state[f"tick:{forgotten}"]
@@ -333,6 +334,15 @@ class MemberProcessor:
 
     def _save_clock(self, clock: PartitionClock) -> None:
         self.state["clock"] = clock.dumps()
+
+
+def _ticks_to_remember(ticks: list[int], offset: int, batch_start: int | None) -> list[int]:
+    """The ticks whose touched members stay on record: the last `TICKS_REMEMBERED`, and
+    every tick of the batch in flight, however many it holds, because a crash before the
+    batch is acknowledged re-delivers all of them and each must re-publish its outputs."""
+    ticks = [*ticks, offset]
+    in_flight = [t for t in ticks if batch_start is not None and t >= batch_start]
+    return sorted(set(ticks[-TICKS_REMEMBERED:]) | set(in_flight))
 
 
 def _first_day_to_sweep(clock: PartitionClock, business_date: date) -> date | None:

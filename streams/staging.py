@@ -47,6 +47,21 @@ class StagedTable(MutableMapping[str, bytes]):
         self.table = table
         self.partition = 0
         self._staged: dict[str, tuple[int, Any]] = {}
+        self._undo: list[tuple[str, tuple[int, Any] | None]] = []
+
+    def begin_event(self) -> None:
+        """Start recording the writes of one event, so that `undo_event` can drop them."""
+        self._undo.clear()
+
+    def undo_event(self) -> None:
+        """Forget the writes staged since `begin_event`: an event that failed half-way
+        leaves no trace, and the batch goes on from the state before it."""
+        while self._undo:
+            key, previous = self._undo.pop()
+            if previous is None:
+                self._staged.pop(key, None)
+            else:
+                self._staged[key] = previous
 
     def __getitem__(self, key: str) -> bytes:
         staged = self._staged.get(key)
@@ -69,9 +84,11 @@ class StagedTable(MutableMapping[str, bytes]):
         return isinstance(key, str) and self.get(key) is not None
 
     def __setitem__(self, key: str, value: bytes) -> None:
+        self._undo.append((key, self._staged.get(key)))
         self._staged[key] = (self.partition, value)
 
     def __delitem__(self, key: str) -> None:
+        self._undo.append((key, self._staged.get(key)))
         self._staged[key] = (self.partition, _DELETED)
 
     def __iter__(self) -> Iterator[str]:
@@ -88,6 +105,7 @@ class StagedTable(MutableMapping[str, bytes]):
         """Write the staged keys of `partition` to the table (the caller has made an event
         of that partition current); returns how many keys were written."""
         written = 0
+        self._undo.clear()
         for key in [k for k, (p, _) in self._staged.items() if p == partition]:
             _, value = self._staged.pop(key)
             if value is _DELETED:

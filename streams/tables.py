@@ -13,6 +13,7 @@ import faust
 from faust.types import TableT
 
 from jamsos.settings import Settings
+from jamsos.topics import TABLE_NAMES
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,5 @@ def _table(app: faust.App, name: str, partitions: int) -> TableT[str, bytes]:
 
 def define_tables(app: faust.App, settings: Settings) -> WorkerTables:
     n = settings.kafka_partitions
-    return WorkerTables(
-        members=_table(app, "members", n),
-        member_partitions=_table(app, "member-partitions", n),
-        agents=_table(app, "agents", n),
-    )
+    members, member_partitions, agents = (_table(app, name, n) for name in TABLE_NAMES)
+    return WorkerTables(members=members, member_partitions=member_partitions, agents=agents)

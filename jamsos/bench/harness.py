@@ -21,7 +21,7 @@ from pathlib import Path
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.processes import start, stop
 from jamsos.settings import Settings
-from jamsos.topics import delete_topics_with_prefix, ensure_topics
+from jamsos.topics import APP_NAME, delete_topics_with_prefix, ensure_topics
 from jamsos.warehouse.client import make_client
 from jamsos.warehouse.migrations import migrate
 
@@ -38,7 +38,7 @@ class BenchRun:
 
     @property
     def worker_group(self) -> str:
-        return self.settings.topic("jamsos-worker")
+        return self.settings.topic(APP_NAME)
 
     def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
         """Start `jamsos worker --name NAME` (state under the run's worker folder)."""

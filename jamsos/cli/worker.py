@@ -7,7 +7,7 @@ from kafka import KafkaConsumer
 
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.contracts.catalog import TOPICS
-from jamsos.topics import ensure_topics, wait_for_partitions
+from jamsos.topics import CHANGELOGS, ensure_topics, wait_for_partitions
 
 
 @click.command()
@@ -30,11 +30,14 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
 
     settings = load_settings(**flags)
     settings.nik_key()  # refuses to start without JAMSOS_NIK_SECRET outside the local stack
-    # Every topic the worker reads exists, and is in the broker's metadata, before Faust
-    # subscribes: a topic Faust itself created a moment before it subscribed could be
-    # missing from its first assignment ("Ignoring missing topic") and stay unread.
-    names = [*TOPICS, *INBOXES]
-    ensure_topics(settings, names)
+    # Every topic the worker reads or writes exists, and is in the broker's metadata,
+    # before Faust subscribes. A topic Faust itself created a moment before could be
+    # missing from its first assignment ("Ignoring missing topic") and stay unread; a
+    # changelog another worker was still creating is seen with 0 partitions, and every
+    # table write fails (PartitionsMismatch) until the next metadata refresh, minutes on.
+    names = [*TOPICS, *INBOXES, *CHANGELOGS]
+    ensure_topics(settings, [*TOPICS, *INBOXES])
+    ensure_topics(settings, CHANGELOGS, compacted=True)
     probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     try:
         wait_for_partitions(probe.partitions_for_topic, [settings.topic(n) for n in names])

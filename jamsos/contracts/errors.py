@@ -28,6 +28,9 @@ class ErrorType(StrEnum):
     """The record decodes but breaks a rule of events.md (e.g. ``months`` = 0)."""
     UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
     """A reversal names a payment that never arrived within the holding period."""
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+    """The worker failed while applying a valid message (a defect, or input no rule
+    foresaw): the message is set aside so that the rest of its batch goes on."""
     SCHEMA_ERROR = "SCHEMA_ERROR"
     """A schema file itself is missing or unreadable: a build problem, not bad input."""
 

@@ -11,9 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from jamsos.contracts.dead_letters import dead_letter
-from jamsos.contracts.errors import ContractError
+from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
 from jamsos.contracts.validation import validate
+
+MAX_INPUT_BYTES = 64 * 1024
+"""Largest input message admitted. Every field of a valid event is bounded (ids 64
+characters, names and addresses far shorter than this), so anything larger is not an
+event of the contract; refusing it here keeps every message the worker derives from an
+input (inbox copy, outputs) far below Kafka's 1 MiB message limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,11 @@ def admit(
 ) -> Admitted | Rejected:
     """Decode and validate one message of `contract_topic` read from physical `topic`."""
     try:
+        if value is not None and len(value) > MAX_INPUT_BYTES:
+            raise ContractError(
+                ErrorType.VALIDATION_ERROR,
+                f"message of {len(value):,} bytes; at most {MAX_INPUT_BYTES:,} are admitted",
+            )
         decoded = serde.decode(value, contract_topic)
         validate(decoded.record_name, decoded.record)
     except ContractError as error:

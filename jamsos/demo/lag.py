@@ -19,6 +19,7 @@ from kafka.admin import KafkaAdminClient, OffsetSpec
 from kafka.errors import KafkaError
 
 from jamsos.settings import Settings
+from jamsos.topics import APP_NAME
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class LagProbe:
 
     @property
     def worker_group(self) -> str:
-        return self.settings.topic("jamsos-worker")
+        return self.settings.topic(APP_NAME)
 
     def worker(self) -> GroupLag | None:
         return self.reading(self.worker_group, WORKER_INPUTS)

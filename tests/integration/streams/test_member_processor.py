@@ -174,3 +174,24 @@ def test_partitions_keep_their_own_clock_and_due_index_in_one_table(serde: AvroS
         ("B", 1),
         ("B", 2),
     ]
+
+
+def test_a_redelivered_batch_of_many_ticks_republishes_every_ticks_outputs(
+    serde: AvroSerde,
+) -> None:
+    """A crash before a batch is acknowledged re-delivers all of it: each of its ticks must
+    re-publish what it published the first time, not only the last few remembered."""
+    partition = Partition(serde)
+    for i in range(12):
+        partition.feed(enrolled(f"M{i}", "2019-01-05"), paid(f"M{i}", "2019-01-06", 1 + i % 3))
+    ticks = [closed(day) for day in ("2019-02-06", "2019-03-06", "2019-04-06", "2019-05-06")]
+    ticks += [closed("2019-06-06"), closed("2019-07-06")]
+    first = len(partition.inbox)
+    partition.processor.begin_batch({0: first})
+    per_tick = [len(partition.feed(tick)) for tick in ticks]
+    assert sum(per_tick) > 0
+    assert len([n for n in per_tick if n]) > 3
+
+    partition.processor.begin_batch({0: first})
+    again = [len(partition.redeliver(offset)) for offset in range(first, len(partition.inbox))]
+    assert again == per_tick

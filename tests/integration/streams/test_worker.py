@@ -13,7 +13,7 @@ from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.events import event_from_record
 from jamsos.rules.replay import replay
 from jamsos.settings import Settings
-from jamsos.topics import ensure_topics
+from jamsos.topics import APP_NAME, ensure_topics
 from tests.integration.kafka_helpers import read_topic, topic_size
 from tests.integration.processes import running
 from tests.integration.streams.records import closed, enrolled, paid, reversed_
@@ -148,7 +148,7 @@ def test_two_workers_share_the_partitions_and_agree_with_replay(
         running(settings, "worker", "--name", "b", log=tmp_path / "b.log"),
     ):
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        group = settings.topic("jamsos-worker")
+        group = settings.topic(APP_NAME)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             described = admin.describe_groups([group])[group]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.emission import OUTBOX_DEPTH, Emission, merge_by_key, recall, remember
+from streams.emission import (
+    MERGED_BYTES,
+    OUTBOX_DEPTH,
+    Emission,
+    merge_by_key,
+    recall,
+    remember,
+)
 from streams.staging import StagedTable
 
 
@@ -95,3 +102,47 @@ def test_share_updates_for_one_agent_travel_as_one_list_in_order() -> None:
 def test_messages_to_an_explicit_partition_are_not_merged() -> None:
     tick = Emission("agent-inbox", None, b"{}", partition=1)
     assert merge_by_key([tick, tick], "agent-inbox") == [tick, tick]
+
+
+def test_undo_event_drops_exactly_the_writes_of_the_failed_event() -> None:
+    table: dict[str, bytes] = {"kept": b"1", "member": b"old"}
+    staged = StagedTable(table)
+    staged.begin_event()
+    staged["member"] = b"first event"
+    staged.begin_event()
+    staged["member"] = b"half-applied"
+    staged["bucket"] = b"x"
+    del staged["kept"]
+    staged.undo_event()
+
+    assert staged["member"] == b"first event"
+    assert staged.get("bucket") is None
+    assert staged["kept"] == b"1"
+    staged.flush(0)
+    assert table == {"kept": b"1", "member": b"first event"}
+
+
+def test_undo_after_a_flush_leaves_the_flushed_writes_alone() -> None:
+    table: dict[str, bytes] = {}
+    staged = StagedTable(table)
+    staged.begin_event()
+    staged["a"] = b"1"
+    staged.flush(0)
+    staged.undo_event()
+    assert table == {"a": b"1"}
+    assert staged["a"] == b"1"
+
+
+def test_a_busy_agents_merged_updates_are_split_below_the_message_limit() -> None:
+    """20,000 share updates for one agent in one batch (~2 MB merged) become several
+    messages under the limit, holding every update once and in order."""
+    updates = [
+        Emission("agent-inbox", b"AG-BUSY", json.dumps({"member_id": f"M{i}", "seq": i}).encode())
+        for i in range(20_000)
+    ]
+    merged = merge_by_key(updates, "agent-inbox")
+    assert len(merged) > 1
+    assert all(len(e.value) <= MERGED_BYTES for e in merged)
+    assert {e.key for e in merged} == {b"AG-BUSY"}
+    seqs = [update["seq"] for e in merged for update in json.loads(e.value)]
+    assert seqs == list(range(20_000))

@@ -1,0 +1,75 @@
+"""Poison messages: one event the worker cannot apply is set aside, never the whole batch.
+
+An exception while applying one message is either *the message's fault* (a defect in a
+rule, a shape nothing foresaw) or *the infrastructure's* (the registry or Kafka is away).
+The first kind is quarantined: the message goes to `dead-letters` with error type
+`PROCESSING_ERROR`, its staged writes are undone, and the batch goes on. The second kind
+must stop the batch before anything is acknowledged, so it is re-raised; the worker then
+exits and its offsets stay where they were (`streams.agents`).
+
+The dead letter's reason names the exception type and the innermost frame, not the
+exception's message: a message may quote field values (a NIK, a name), and dead-letter
+reasons reach ClickHouse in clear. The full traceback goes to the worker's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from jamsos.contracts.dead_letters import dead_letter
+from jamsos.contracts.errors import ContractError, ErrorType
+from jamsos.contracts.registry import RegistryError, SchemaNotFoundError
+from jamsos.contracts.serde import AvroSerde
+from streams.emission import Emission
+
+log = logging.getLogger(__name__)
+
+
+def is_infrastructure(error: BaseException) -> bool:
+    """True for failures of something outside the message: retrying later may succeed."""
+    if isinstance(error, SchemaNotFoundError):
+        return False
+    return isinstance(error, RegistryError | OSError | ConnectionError | TimeoutError) or (
+        type(error).__module__.split(".")[0] in {"aiokafka", "kafka", "faust", "mode"}
+    )
+
+
+def reason(error: BaseException) -> str:
+    """`TypeName at file:line in function`: where it failed, without the message text."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return type(error).__name__
+    last = frames[-1]
+    where = "/".join(last.filename.rsplit("/", 2)[-2:])
+    return f"{type(error).__name__} at {where}:{last.lineno} in {last.name}"
+
+
+def quarantined(
+    serde: AvroSerde,
+    error: Exception,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+) -> Emission:
+    """The dead letter of a message whose processing raised `error` (not infrastructure)."""
+    log.error(
+        "quarantined %s:%s:%s after %s",
+        topic,
+        partition,
+        offset,
+        reason(error),
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    record = dead_letter(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        error=ContractError(ErrorType.PROCESSING_ERROR, reason(error)),
+    )
+    return Emission("dead-letters", key, serde.encode("dead-letters", "DeadLetter", record))

@@ -1,0 +1,189 @@
+"""The worker on the real broker when one message cannot be applied, and at a cold start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from jamsos.contracts.catalog import TOPICS
+from jamsos.contracts.publisher import EventPublisher
+from jamsos.contracts.serde import AvroSerde
+from jamsos.settings import Settings
+from jamsos.topics import APP_NAME, CHANGELOGS, ensure_topics
+from streams.app import EXIT_AGENT_FAILED
+from streams.topics import INBOXES, MEMBER_INBOX
+from tests.integration.kafka_helpers import read_topic
+from tests.integration.processes import running, start, stop
+from tests.integration.streams.records import enrolled, paid
+from tests.integration.streams.test_worker import (
+    expected_members,
+    own_settings,
+    wait_for,
+    wait_for_statuses,
+)
+from tests.unit.contracts.samples import sample
+
+
+def test_a_poison_message_is_quarantined_and_the_rest_of_its_batch_goes_on(
+    settings: Settings, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """Batch [c, poison, d] in one inbox partition: c and d are applied, the poison goes
+    to dead-letters as PROCESSING_ERROR with its position, and the worker keeps running."""
+    settings = own_settings(settings)
+    ensure_topics(settings, [*TOPICS, *INBOXES])
+    before = [enrolled("C", "2019-01-10"), paid("C", "2019-01-11")]
+    after = [enrolled("D", "2019-01-10"), paid("D", "2019-01-12", months=2)]
+    # An agent's registration in the member inbox: valid Avro that no member rule takes.
+    poison = serde.encode("agents", "AgentRegistered", sample("AgentRegistered"))
+    publisher = EventPublisher(settings, serde)
+    values = [serde.encode(*_route(name), record) for name, record in before]
+    values += [poison]
+    values += [serde.encode(*_route(name), record) for name, record in after]
+    for value in values:  # one key: one partition, offsets 0..4, the poison at 2
+        publisher.send_raw(MEMBER_INBOX, b"same-partition", value).get(timeout=30)
+    publisher.close()
+
+    with running(settings, "worker", "--name", "q", log=tmp_path / "worker.log") as worker:
+        wait_for_statuses(serde, settings, expected_members(before + after))
+        wait_for(settings, "dead-letters", 1)
+        assert worker.poll() is None, "the worker stopped on a poison message"
+
+    (letter,) = [serde.decode(m.value).record for m in read_topic(settings, "dead-letters", 1)]
+    assert letter["error_type"] == "PROCESSING_ERROR"
+    assert (letter["topic"], letter["offset"]) == (settings.topic(MEMBER_INBOX), 2)
+    assert letter["value"] == poison
+    assert letter["error"].startswith("AttributeError at ")
+    assert "quarantined" in (tmp_path / "worker.log").read_text()
+
+
+def _route(record_name: str) -> tuple[str, str]:
+    topic = "enrolments" if record_name == "MemberEnrolled" else "contributions"
+    return topic, record_name
+
+
+def test_the_worker_creates_its_changelogs_compacted_before_faust_starts(
+    settings: Settings, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """Two workers starting together on a fresh prefix: the changelogs exist, compacted,
+    with the inputs' partition count, and neither worker logs a table failure (a changelog
+    seen half-created made every table write fail for minutes: PartitionsMismatch)."""
+    settings = own_settings(settings)
+    events = [enrolled(f"N{i}", "2019-01-05", agent=f"AG-{i % 3}") for i in range(40)]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with (
+        running(settings, "worker", "--name", "a", log=logs[0]),
+        running(settings, "worker", "--name", "b", log=logs[1]),
+    ):
+        publisher = EventPublisher(settings, serde)
+        for name, record in events:
+            publisher.send_valid(name, record)
+        publisher.close()
+        wait_for_statuses(serde, settings, expected_members(events))
+        wait_for(settings, "agent-tallies", 3)
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        names = [settings.topic(name) for name in CHANGELOGS]
+        described = {t["name"]: t for t in admin.describe_topics(names)}
+        assert {name: len(described[name]["partitions"]) for name in names} == dict.fromkeys(
+            names, settings.kafka_partitions
+        )
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        configs = admin.describe_configs(resources)["topic"]
+        policies = {name: configs[name]["cleanup.policy"]["value"] for name in names}
+        assert policies == dict.fromkeys(names, "compact")
+    finally:
+        admin.close()
+    for log in logs:
+        text = log.read_text()
+        assert "PartitionsMismatch" not in text, log
+        assert "Crashed" not in text, log
+
+
+def test_an_oversized_input_is_a_dead_letter_and_the_worker_goes_on(
+    settings: Settings, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """A 1,010,000-byte enrolment (a long `full_name`) fits the broker's limit but no
+    event of the contract: it is refused at the intake with its bytes kept whole, and the
+    next enrolment is applied (before, the send of its inbox copy failed and the worker
+    stopped processing)."""
+    settings = own_settings(settings)
+    ensure_topics(settings, list(TOPICS))
+    name, record = enrolled("BIG", "2019-01-10")
+    huge = serde.encode("enrolments", name, {**record, "full_name": "A" * 1_010_000})
+    after = [enrolled("SMALL", "2019-01-11")]
+    publisher = EventPublisher(settings, serde)
+    publisher.send_raw("enrolments", b"BIG", huge).get(timeout=30)
+    for name, record in after:
+        publisher.send_valid(name, record)
+    publisher.close()
+
+    with running(settings, "worker", "--name", "o", log=tmp_path / "worker.log") as worker:
+        wait_for_statuses(serde, settings, expected_members(after))
+        wait_for(settings, "dead-letters", 1)
+        assert worker.poll() is None
+
+    (letter,) = [serde.decode(m.value).record for m in read_topic(settings, "dead-letters", 1)]
+    assert letter["error_type"] == "VALIDATION_ERROR"
+    assert "1,010," in letter["error"]
+    assert letter["value"] == huge
+
+
+def _set_max_message_bytes(settings: Settings, topic: str, size: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        resource = ConfigResource(
+            ConfigResourceType.TOPIC, settings.topic(topic), {"max.message.bytes": str(size)}
+        )
+        admin.alter_configs([resource])
+    finally:
+        admin.close()
+
+
+def _committed(settings: Settings, topic: str) -> int:
+    """Sum of the worker group's committed offsets on `topic` (0 where none)."""
+    from kafka import TopicPartition
+
+    group, name = settings.topic(APP_NAME), settings.topic(topic)
+    partitions = [TopicPartition(name, p) for p in range(settings.kafka_partitions)]
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        offsets = admin.list_group_offsets({group: partitions})[group]
+    finally:
+        admin.close()
+    return sum(max(meta.offset, 0) for meta in offsets.values())
+
+
+def test_a_refused_output_stops_the_worker_before_its_batch_is_committed(
+    settings: Settings, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """Kafka refuses the batch's status changes (the topic takes 100-byte messages only):
+    the send's failure is seen, the worker exits with its own status, the member inbox's
+    offsets stay where they were, and once Kafka takes the messages again a restarted
+    worker applies every event (nothing was acknowledged and dropped)."""
+    settings = own_settings(settings)
+    ensure_topics(settings, [*TOPICS, *INBOXES])
+    _set_max_message_bytes(settings, "member-status", 100)
+    events = []
+    for i in range(20):
+        events += [enrolled(f"R{i}", "2019-01-05"), paid(f"R{i}", "2019-01-06")]
+    publisher = EventPublisher(settings, serde)
+    for name, record in events:
+        publisher.send_valid(name, record)
+    publisher.close()
+
+    log = tmp_path / "worker.log"
+    worker = start(settings, "worker", "--name", "r", log=log)
+    try:
+        worker.wait(timeout=120)
+    finally:
+        stop(worker)
+    assert worker.returncode == EXIT_AGENT_FAILED, log.read_text()[-2000:]
+    assert "stopping the worker without committing" in log.read_text()
+    assert _committed(settings, MEMBER_INBOX) == 0
+
+    _set_max_message_bytes(settings, "member-status", 1024 * 1024)
+    with running(settings, "worker", "--name", "r", log=tmp_path / "again.log"):
+        wait_for_statuses(serde, settings, expected_members(events))
