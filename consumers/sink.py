@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -38,7 +39,7 @@ from jamsos.contracts.registry import RegistryError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from jamsos.topics import wait_for_partitions
-from jamsos.warehouse.rows import Position, Row, rows_for
+from jamsos.warehouse.rows import Position, Row, refused_row_dead_letter, rows_for
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class SinkStats:
     messages: int = 0
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     skipped: int = 0
+    quarantined: int = 0
+    """Rows ClickHouse refused, landed as `WAREHOUSE_REFUSED` dead letters instead."""
     flushes: int = 0
     failed_attempts: int = 0
     commits: int = 0
@@ -67,11 +70,23 @@ class SinkStats:
         return sum(self.rows.values())
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The message a row came from, kept to name it should the warehouse refuse the row."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
 @dataclass
 class _Buffer:
     """Rows read from one partition and not flushed yet, and the offset after them."""
 
     rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    sources: dict[str, list[_Source]] = field(default_factory=lambda: defaultdict(list))
     count: int = 0
     first_offset: int | None = None
     """Offset of the first message read into the buffer: where to read again from if the
@@ -84,11 +99,13 @@ class _Flush:
 
     def __init__(self, buffers: dict[TopicPartition, _Buffer]) -> None:
         self.tables: dict[str, list[Row]] = defaultdict(list)
+        self.sources: dict[str, list[_Source]] = defaultdict(list)
         self.offsets = {tp: buffer.next_offset for tp, buffer in buffers.items()}
         self.starts = {tp: buffer.first_offset for tp, buffer in buffers.items()}
         for buffer in buffers.values():
             for table, rows in buffer.rows.items():
                 self.tables[table].extend(rows)
+                self.sources[table].extend(buffer.sources[table])
 
 
 class BatchingSink:
@@ -204,8 +221,12 @@ class BatchingSink:
             for message in messages:
                 if buffer.first_offset is None:
                     buffer.first_offset = message.offset
+                source = _Source(
+                    message.topic, message.partition, message.offset, message.key, message.value
+                )
                 for table, row in self._rows(message):
                     buffer.rows[table].append(row)
+                    buffer.sources[table].append(source)
                     buffer.count += 1
                     self._buffered += 1
                 buffer.next_offset = message.offset + 1
@@ -329,14 +350,47 @@ class BatchingSink:
         flush = self._flush
         for table in list(flush.tables):
             rows = flush.tables[table]
-            self.writer.insert(table, rows)
-            self.stats.rows[table] += len(rows)
+            refused = self.writer.insert_sifting(table, rows)
+            if refused:
+                self._quarantine(table, [(flush.sources[table][i], why) for i, why in refused])
+            self.stats.rows[table] += len(rows) - len(refused)
             del flush.tables[table]
+            del flush.sources[table]
         self._flush = None
         self._accepted.update(flush.offsets)
         self.stats.flushes += 1
         self.stats.last_flush_at = time.monotonic()
         log.debug("flushed %d partitions", len(flush.offsets))
+
+    def _quarantine(self, table: str, refused: list[tuple[_Source, BaseException]]) -> None:
+        """Refused rows become dead letters in the warehouse (named by their message's
+        position), so that one bad row never holds up the rows after it."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        letters = []
+        for source, error in refused:
+            log.error(
+                "ClickHouse refused the %s row of %s[%d]@%d (%s: %s); quarantined",
+                table,
+                source.topic,
+                source.partition,
+                source.offset,
+                type(error).__name__,
+                error,
+            )
+            letters.append(
+                refused_row_dead_letter(
+                    topic=source.topic,
+                    partition=source.partition,
+                    offset=source.offset,
+                    key=source.key,
+                    value=source.value,
+                    table=table,
+                    error=error,
+                    failed_at=now,
+                )
+            )
+        self.writer.insert("dead_letters", letters)
+        self.stats.quarantined += len(letters)
 
     # -- committing --------------------------------------------------------------------
     def _commit(self, *, force: bool) -> None:

@@ -31,6 +31,9 @@ class ErrorType(StrEnum):
     PROCESSING_ERROR = "PROCESSING_ERROR"
     """The worker failed while applying a valid message (a defect, or input no rule
     foresaw): the message is set aside so that the rest of its batch goes on."""
+    WAREHOUSE_REFUSED = "WAREHOUSE_REFUSED"
+    """ClickHouse or its driver refused the row a valid message became; the message stays
+    on its topic and the rest of its batch lands."""
     SCHEMA_ERROR = "SCHEMA_ERROR"
     """A schema file itself is missing or unreadable: a build problem, not bad input."""
 

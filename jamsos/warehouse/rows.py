@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from jamsos.contracts.errors import ErrorType
 from jamsos.contracts.redaction import Redactor, summary_only
 
 Row = tuple[Any, ...]
@@ -245,6 +246,35 @@ def dead_letter_row(
         record["error"],
         _utc(record["failed_at"]),
         position.timestamp,
+    )
+
+
+def refused_row_dead_letter(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    table: str,
+    error: BaseException,
+    failed_at: datetime,
+) -> Row:
+    """`dead_letters` row for a message whose row in `table` the warehouse refused: the
+    message stays on its topic; here it is named by position, with its value summarised
+    (length and hash), never stored (it may hold anything)."""
+    reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return (
+        f"{topic}:{partition}:{offset}",
+        topic,
+        partition,
+        offset,
+        key,
+        summary_only(value),
+        ErrorType.WAREHOUSE_REFUSED,
+        f"{table}: {type(error).__name__}: {reason}",
+        failed_at,
+        failed_at,
     )
 
 
