@@ -39,6 +39,11 @@ def changelog_topic(table: str) -> str:
 
 CHANGELOGS = tuple(changelog_topic(table) for table in TABLE_NAMES)
 
+MEMBER_INBOX = "worker.member-inbox"
+AGENT_INBOX_TOPIC = "worker.agent-inbox"
+INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
+"""The worker's internal topics (names before the prefix)."""
+
 
 def _admin(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 import faust
 
 from jamsos.settings import Settings
+from jamsos.topics import AGENT_INBOX_TOPIC, INBOXES, MEMBER_INBOX
+
+__all__ = ["AGENT_INBOX_TOPIC", "INBOXES", "MEMBER_INBOX", "WorkerTopics", "define_topics"]
 
 MEMBER_INPUTS = ("enrolments", "contributions")
 OUTPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
-MEMBER_INBOX = "worker.member-inbox"
-AGENT_INBOX_TOPIC = "worker.agent-inbox"
-INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
-"""The worker's internal topics (names before the prefix)."""
 
 
 @dataclass(frozen=True)

@@ -45,4 +45,7 @@ def replay(
         topics=set(source_topics),
         idle_timeout=idle_timeout,
     )
-    click.echo(f"re-published {result.republished} dead letters; skipped {result.skipped}")
+    click.echo(
+        f"re-published {result.republished} dead letters; skipped {result.skipped} (filters),"
+        f" {result.refused} naming no input topic of this deployment"
+    )

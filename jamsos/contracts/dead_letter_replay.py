@@ -1,8 +1,14 @@
-"""Re-publishing dead letters to the topics they came from, once each.
+"""Re-publishing dead letters to the input topics they came from, once each.
 
 A consumer group remembers how far the replay got: offsets are committed only after the
 re-published messages were acknowledged by the broker, so a crash re-sends at most the
 last batch (the worker applies a repeated `event_id` once, so that is harmless).
+
+A replay only ever writes to this deployment's *input* topics, where the intake checks
+everything again (`replay_topic`). A letter from one of the worker's inboxes (a poison
+message, `PROCESSING_ERROR`) goes back to the input topic of its record type; a letter
+naming any other topic (an output, another prefix's topic, a made-up name) is skipped:
+writing there would bypass the intake.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer
 
+from jamsos.contracts.catalog import input_topics, topic_for
+from jamsos.contracts.errors import ContractError
 from jamsos.contracts.publisher import make_producer
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
+from jamsos.topics import INBOXES
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +34,25 @@ log = logging.getLogger(__name__)
 class ReplayResult:
     republished: int = 0
     skipped: int = 0
+    refused: int = 0
+    """Letters that matched the filters but name no input topic to go back to."""
+
+
+def replay_topic(settings: Settings, serde: AvroSerde, letter: dict[str, object]) -> str | None:
+    """The physical input topic a dead letter is replayed to, or None when there is none."""
+    inputs = {settings.topic(name) for name in input_topics()}
+    topic = letter["topic"]
+    if topic in inputs:
+        return str(topic)
+    if topic not in {settings.topic(name) for name in INBOXES}:
+        return None
+    value = letter["value"]
+    try:
+        record_name = serde.decode(value if isinstance(value, bytes) else None).record_name
+    except ContractError:
+        return None  # a share update (worker-made JSON), or bytes nobody can read
+    target = settings.topic(topic_for(record_name))
+    return target if target in inputs else None
 
 
 def replay_dead_letters(
@@ -63,9 +91,16 @@ def replay_dead_letters(
                     ):
                         result.skipped += 1
                         continue
-                    futures.append(
-                        producer.send(letter["topic"], key=letter["key"], value=letter["value"])
-                    )
+                    target = replay_topic(settings, serde, letter)
+                    if target is None:
+                        log.warning(
+                            "not replaying %s: %s is not an input topic of this deployment",
+                            letter["dead_letter_id"],
+                            letter["topic"],
+                        )
+                        result.refused += 1
+                        continue
+                    futures.append(producer.send(target, key=letter["key"], value=letter["value"]))
             producer.flush()
             for future in futures:
                 future.get(timeout=60)

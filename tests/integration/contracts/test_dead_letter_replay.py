@@ -49,3 +49,43 @@ def test_dead_letters_are_republished_to_their_topic_once(
     assert message.value == original
     assert message.key == b"M-0001"
     assert serde.decode(message.value, "enrolments").record == sample("MemberEnrolled")
+
+
+def test_a_replay_writes_only_to_input_topics_and_sends_inbox_letters_to_their_input(
+    settings: Settings, serde: AvroSerde
+) -> None:
+    """A poison message from the member inbox goes back to `enrolments` (through the
+    intake again); letters naming an output or another deployment's topic stay put."""
+    from streams.topics import MEMBER_INBOX
+
+    own = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay2."})
+    ensure_topics(own, ["dead-letters", "enrolments", "member-status", MEMBER_INBOX])
+    original = serde.encode("enrolments", "MemberEnrolled", sample("MemberEnrolled"))
+    named = [own.topic(MEMBER_INBOX), own.topic("member-status"), "elsewhere.enrolments"]
+    publisher = EventPublisher(own, serde)
+    try:
+        for offset, topic in enumerate(named):
+            publisher.send_valid(
+                "DeadLetter",
+                {
+                    "topic": topic,
+                    "partition": 0,
+                    "offset": offset,
+                    "key": b"M-0001",
+                    "value": original,
+                    "error_type": "PROCESSING_ERROR",
+                    "error": "test",
+                    "failed_at": sample("ContributionPaid")["occurred_at"],
+                    "dead_letter_id": f"{topic}:0:{offset}",
+                },
+            )
+        publisher.flush()
+    finally:
+        publisher.close()
+
+    result = replay_dead_letters(own, group="replay-inputs-only", idle_timeout=2)
+
+    assert (result.republished, result.refused) == (1, 2)
+    assert topic_size(own, "enrolments") == 1
+    assert topic_size(own, "member-status") == 0
+    assert read_topic(own, "enrolments", expected=1)[0].value == original
