@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     # -- rules ---------------------------------------------------------------------------
     lapse_months: int = 3
+    max_tick_advance_days: int = Field(default=31, gt=0)
+    """Most days one `BusinessDayClosed` may move the business date forward (events.md,
+    Bounds); a tick further ahead is a dead letter."""
     nik_secret: SecretStr | None = None
     """Key of the NIK hash (`nik_token`). Required unless the target is the local stack."""
 

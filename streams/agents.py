@@ -55,6 +55,7 @@ def register_agents(
         state_table,
         nik_secret=settings.nik_key(),
         lapse_months=settings.lapse_months,
+        max_tick_advance_days=settings.max_tick_advance_days,
     )
     agents = AgentProcessor(serde, agent_table)
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.agent import AgentShare, member_agent_shares, share_to_list, share_updates
+from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS, tick_advance_refused
 from jamsos.rules.events import BusinessDayClosed, MemberEvent, event_from_record
 from jamsos.rules.member import (
     MemberLedger,
@@ -151,6 +153,7 @@ class MemberProcessor:
         *,
         nik_secret: bytes,
         lapse_months: int = 3,
+        max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS,
     ) -> None:
         self.serde = serde
         self.members = members
@@ -159,6 +162,7 @@ class MemberProcessor:
         self.due = DueIndex(self.state)
         self.nik_secret = nik_secret
         self.lapse_months = lapse_months
+        self.max_tick_advance_days = max_tick_advance_days
         self.batch_starts: dict[int, int] = {}
         self._keep_from: int | None = None
 
@@ -202,6 +206,11 @@ class MemberProcessor:
         clock = self._clock()
         if offset in clock.ticks or (clock.ticks and offset < clock.ticks[-1]):
             return self._recall_tick(offset)
+        refused = tick_advance_refused(
+            clock.business_date, business_date, self.max_tick_advance_days
+        )
+        if refused is not None:
+            raise ContractError(ErrorType.VALIDATION_ERROR, refused, field="business_date")
         first_day = _first_day_to_sweep(clock, business_date)
         previous = clock.ticks
         clock.ticks = _ticks_to_remember(previous, offset, self._keep_from)

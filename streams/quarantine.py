@@ -55,21 +55,23 @@ def quarantined(
     key: bytes | None,
     value: bytes | None,
 ) -> Emission:
-    """The dead letter of a message whose processing raised `error` (not infrastructure)."""
-    log.error(
-        "quarantined %s:%s:%s after %s",
-        topic,
-        partition,
-        offset,
-        reason(error),
-        exc_info=(type(error), error, error.__traceback__),
-    )
+    """The dead letter of a message whose processing raised `error` (not infrastructure).
+    A `ContractError` (a rule only the worker can check, e.g. how far a tick may move the
+    business clock) keeps its own type and message; anything else is a PROCESSING_ERROR."""
+    if isinstance(error, ContractError):
+        log.warning("dead letter %s:%s:%s: %s", topic, partition, offset, error)
+        contract_error = error
+    else:
+        log.error(
+            "quarantined %s:%s:%s after %s",
+            topic,
+            partition,
+            offset,
+            reason(error),
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        contract_error = ContractError(ErrorType.PROCESSING_ERROR, reason(error))
     record = dead_letter(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key,
-        value=value,
-        error=ContractError(ErrorType.PROCESSING_ERROR, reason(error)),
+        topic=topic, partition=partition, offset=offset, key=key, value=value, error=contract_error
     )
     return Emission("dead-letters", key, serde.encode("dead-letters", "DeadLetter", record))

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from jamsos.rules.agent import AgentBook, AgentFigures, PeriodFigures, member_agent_shares
+from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS, tick_advance_refused
 from jamsos.rules.events import (
     AgentRegistered,
     AgentStatusChanged,
@@ -51,12 +52,16 @@ class ReplayState:
         return self.books[agent_id]
 
 
-def default_as_of(events: Iterable[Event]) -> date | None:
-    """The latest ``BusinessDayClosed`` in the input, else the latest event date."""
+def default_as_of(
+    events: Iterable[Event], max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS
+) -> date | None:
+    """The latest accepted ``BusinessDayClosed`` in the input, else the latest event date."""
     latest_close: date | None = None
     latest_event: date | None = None
     for event in events:
         if isinstance(event, BusinessDayClosed):
+            if tick_advance_refused(latest_close, event.business_date, max_tick_advance_days):
+                continue
             latest_close = _later_of(latest_close, event.business_date)
         latest_event = _later_of(latest_event, event.occurred_on)
     return latest_close if latest_close is not None else latest_event
@@ -72,14 +77,21 @@ def replay_state(
     lapse_months: int = DEFAULT_LAPSE_MONTHS,
     *,
     nik_secret: bytes = REPLAY_NIK_SECRET,
+    max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS,
 ) -> ReplayState:
-    """Apply ``events`` in the given order, then bring every member and agent to ``as_of``."""
+    """Apply ``events`` in the given order, then bring every member and agent to ``as_of``.
+    Ticks the business clock refuses (`jamsos.rules.clock`) are left out, as the worker
+    dead-letters them."""
     items = list(events)
-    target = as_of if as_of is not None else default_as_of(items)
+    target = as_of if as_of is not None else default_as_of(items, max_tick_advance_days)
     state = ReplayState(as_of=target, lapse_months=lapse_months)
     business_date: date | None = None
+    clock: date | None = None
     for event in items:
         if isinstance(event, BusinessDayClosed):
+            if tick_advance_refused(clock, event.business_date, max_tick_advance_days):
+                continue
+            clock = _later_of(clock, event.business_date)
             business_date = _later_of(business_date, event.business_date)
             if target is not None:
                 business_date = min(business_date, target)

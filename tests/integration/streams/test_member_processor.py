@@ -10,6 +10,9 @@ import json
 from datetime import date
 from typing import Any
 
+import pytest
+
+from jamsos.contracts.errors import ContractError
 from jamsos.contracts.serde import AvroSerde
 from streams.agent_processor import AgentProcessor
 from streams.emission import Emission
@@ -56,6 +59,8 @@ def test_example_1_emits_changes_and_alerts_over_time(serde: AvroSerde) -> None:
         paid("M1", "2019-01-12"),
         closed("2019-01-31"),
         closed("2019-02-16"),
+        closed("2019-03-16"),
+        closed("2019-04-16"),
         closed("2019-05-16"),
     )
 
@@ -195,3 +200,18 @@ def test_a_redelivered_batch_of_many_ticks_republishes_every_ticks_outputs(
     partition.processor.begin_batch({0: first})
     again = [len(partition.redeliver(offset)) for offset in range(first, len(partition.inbox))]
     assert again == per_tick
+
+
+def test_a_tick_too_far_ahead_is_refused_and_changes_nothing(serde: AvroSerde) -> None:
+    """events.md, Bounds: a tick may move the business date at most 31 days; one dated
+    years ahead would age every member through every status at once, for good."""
+    partition = Partition(serde)
+    partition.feed(enrolled("M1", "2019-01-10"), paid("M1", "2019-01-12"), closed("2019-01-31"))
+    state_before = dict(partition.state)
+    with pytest.raises(ContractError, match="at most 31") as refused:
+        partition.feed(closed("2039-01-31"))
+    assert refused.value.error_type == "VALIDATION_ERROR"
+    assert partition.state == state_before
+    # The clock goes on from where it was: the next day's tick applies as usual.
+    out = partition.feed(closed("2019-02-16"))
+    assert [c["to_status"] for c in decoded(serde, out, "member-status")] == ["GRACE"]

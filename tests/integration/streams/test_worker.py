@@ -79,7 +79,8 @@ def test_worker_turns_input_events_into_statuses_alerts_tallies_and_dead_letters
         paid("C", "2019-01-13", payment="PC"),
         reversed_("C", "2019-01-20", "PC"),
     ]
-    ticks = [closed("2019-01-31"), closed("2019-02-16"), closed("2019-05-16")]
+    ticks = [closed("2019-01-31"), closed("2019-02-16"), closed("2019-03-16")]
+    ticks += [closed("2019-04-16"), closed("2019-05-16")]
     publisher = EventPublisher(settings, serde)
     for name, record in member_events:
         publisher.send_valid(name, record)

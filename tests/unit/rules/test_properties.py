@@ -116,10 +116,19 @@ def event_sets(draw: st.DrawFn) -> list[Event]:
 
 @st.composite
 def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
-    """An event set in business-time order, and the same set shuffled with duplicates."""
+    """An event set in business-time order, and the same set shuffled with duplicates.
+
+    Business days stay in the order they were closed (only their places among the other
+    events move): which ticks the business clock accepts depends on that order by design
+    (a tick may move the clock at most `max_tick_advance_days`)."""
     events = draw(event_sets())
     duplicates = draw(st.lists(st.sampled_from(events), max_size=5)) if events else []
-    return events, list(draw(st.permutations(events + duplicates)))
+    shuffled = list(draw(st.permutations(events + duplicates)))
+    places = [i for i, event in enumerate(shuffled) if isinstance(event, BusinessDayClosed)]
+    in_closing_order = sorted((shuffled[i] for i in places), key=lambda event: event.sort_key)
+    for place, tick in zip(places, in_closing_order, strict=True):
+        shuffled[place] = tick
+    return events, shuffled
 
 
 @PROPERTY_SETTINGS

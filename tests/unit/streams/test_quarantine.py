@@ -65,3 +65,13 @@ def test_a_quarantined_message_becomes_a_processing_error_dead_letter(
     assert letter["error_type"] == "PROCESSING_ERROR"
     assert "ValueError at" in letter["error"]
     assert "quarantined p.inbox:2:41" in caplog.text
+
+
+def test_a_contract_error_found_by_the_worker_keeps_its_type_and_message() -> None:
+    from jamsos.contracts.errors import ContractError, ErrorType
+
+    serde = AvroSerde(MemorySchemaRegistry())
+    error = ContractError(ErrorType.VALIDATION_ERROR, "business_date: too far", field="x")
+    emission = quarantined(serde, error, topic="t", partition=0, offset=1, key=None, value=b"v")
+    letter = serde.decode(emission.value).record
+    assert (letter["error_type"], letter["error"]) == ("VALIDATION_ERROR", "business_date: too far")
