@@ -97,7 +97,11 @@ class AgentProcessor:
         previous = self.agents.get(key)
         old_seq, old_share = json.loads(previous) if previous else (-1, None)
         if seq <= old_seq:
-            return touched, as_of  # re-delivered: re-publish the current figures only
+            # Re-delivered: re-publish the current figures only, and write the share again
+            # for a changelog that may have missed it (a kill -9 before its delivery).
+            if previous is not None:
+                self.agents[key] = previous
+            return touched, as_of
         old = None if old_share is None else share_from_list(old_share)
         change = stored.book.replace_share(old, share)
         self.agents[key] = json.dumps([seq, update["share"]], separators=(",", ":")).encode()

@@ -187,6 +187,10 @@ class MemberProcessor:
     def member_event(self, offset: int, event: MemberEvent) -> list[Emission]:
         stored = self._load(event.member_id)
         if offset <= stored.offset:
+            # Written again: after a kill -9 the local store can hold this member's state
+            # while its changelog write never reached Kafka; a worker that takes the
+            # partition over restores from the changelog and must find it there too.
+            self.members[event.member_id] = stored.dumps()
             return recall(stored.outbox, offset)
         clock = self._clock()
         before = self._shares(stored.ledger, clock.business_date)
@@ -243,10 +247,18 @@ class MemberProcessor:
         return emissions
 
     def _recall_tick(self, offset: int) -> list[Emission]:
-        touched = json.loads(self.state.get(f"tick:{offset}") or b"[]")
+        """A re-delivered tick: re-publish what it published, and write the clock and the
+        members it touched again (see `member_event` on why)."""
+        record = self.state.get(f"tick:{offset}")
+        touched = json.loads(record or b"[]")
+        if record is not None:
+            self.state[f"tick:{offset}"] = record
+        self._save_clock(self._clock())
         emissions: list[Emission] = []
         for member_id in touched:
-            emissions.extend(recall(self._load(member_id).outbox, offset))
+            stored = self._load(member_id)
+            self.members[member_id] = stored.dumps()
+            emissions.extend(recall(stored.outbox, offset))
         return emissions
 
     # -- shared steps ------------------------------------------------------------------------
