@@ -7,18 +7,21 @@ runs with concurrency 1: with more, Faust may commit past messages still in flig
 (faust-streaming issue #606), which could lose events on a crash.
 
 Failures: a message whose processing raises is quarantined on its own
-(`streams.quarantine`) and its batch goes on. Anything else that escapes an agent stops
-the whole worker at once (`streams.app.WorkerApp`): left to itself Faust would acknowledge
-the failed batch, restart the agent and go on, silently dropping the batch's events. Exiting before
-the acknowledgement leaves the offsets where they were; the restarted worker (or the one
-that takes its partitions) re-reads the batch.
+(`streams.quarantine`) and its batch goes on; a schema-registry outage is waited out.
+Anything else that escapes an agent stops the whole worker at once
+(`streams.app.WorkerApp`): left to itself Faust would acknowledge the failed batch,
+restart the agent and go on, silently dropping the batch's events. Exiting before the
+acknowledgement leaves the offsets where they were; the restarted worker (or the one that
+takes its partitions) re-reads the batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import cast
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
+from typing import TypeVar, cast
 
 import faust
 
@@ -30,12 +33,34 @@ from streams.agent_processor import AgentProcessor
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
-from streams.quarantine import is_infrastructure, quarantined
+from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+REGISTRY_RETRY_SECONDS = 1.0
+
+
+async def registry_pause(error: BaseException) -> None:
+    log.warning(
+        "schema registry unavailable (%s); retrying in %.0fs", error, REGISTRY_RETRY_SECONDS
+    )
+    await asyncio.sleep(REGISTRY_RETRY_SECONDS)
+
+
+async def until_registry_answers(call: Callable[[], _T]) -> _T:
+    """`call()`, repeated while the schema registry is away: an outage is waited out, not
+    turned into dead letters or a stopped worker."""
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if not is_registry_outage(error):
+                raise
+            await registry_pause(error)
 
 
 def register_agents(
@@ -101,17 +126,42 @@ def register_agents(
             value=message.value,
         )
 
+    async def isolated(
+        event: faust.EventT,
+        staged: tuple[StagedTable, ...],
+        handle: Callable[[], list[Emission]],
+    ) -> list[Emission]:
+        """One message applied on its own: its staged writes are kept only if it succeeds.
+        A registry outage is waited out; a poison message is quarantined; any other
+        infrastructure failure propagates and stops the worker."""
+        while True:
+            for table in staged:
+                table.begin_event()
+            try:
+                return handle()
+            except Exception as error:
+                for table in staged:
+                    table.undo_event()
+                if is_registry_outage(error):
+                    await registry_pause(error)
+                    continue
+                if is_infrastructure(error):
+                    raise
+                return [poison(event, error)]
+
     async def admitted(deliveries: Deliveries, event: faust.EventT) -> Admitted | None:
         """Decode and validate; invalid messages go to dead-letters and yield None."""
         message = event.message
-        outcome = admit(
-            serde,
-            contract_topic=contract_topic[message.topic],
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
+        outcome = await until_registry_answers(
+            lambda: admit(
+                serde,
+                contract_topic=contract_topic[message.topic],
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=message.key,
+                value=message.value,
+            )
         )
         if isinstance(outcome, Admitted):
             return outcome
@@ -175,19 +225,14 @@ def register_agents(
             for event in events:
                 message = event.message
                 member_table.partition = state_table.partition = message.partition
-                member_table.begin_event()
-                state_table.begin_event()
                 with as_current(event):
-                    try:
-                        emissions.extend(
-                            members.handle(message.partition, message.offset, message.value or b"")
-                        )
-                    except Exception as error:
-                        if is_infrastructure(error):
-                            raise
-                        member_table.undo_event()
-                        state_table.undo_event()
-                        emissions.append(poison(event, error))
+                    emissions += await isolated(
+                        event,
+                        (member_table, state_table),
+                        partial(
+                            members.handle, message.partition, message.offset, message.value or b""
+                        ),
+                    )
             await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))
             await settle(deliveries, events, member_table, state_table)
             yield None
@@ -199,17 +244,14 @@ def register_agents(
             emissions: list[Emission] = []
             for event in events:
                 agent_table.partition = event.message.partition
-                agent_table.begin_event()
                 with as_current(event):
-                    try:
-                        emissions.extend(
-                            agents.handle(event.message.key or b"", event.message.value or b"")
-                        )
-                    except Exception as error:
-                        if is_infrastructure(error):
-                            raise
-                        agent_table.undo_event()
-                        emissions.append(poison(event, error))
+                    emissions += await isolated(
+                        event,
+                        (agent_table,),
+                        partial(
+                            agents.handle, event.message.key or b"", event.message.value or b""
+                        ),
+                    )
             await publish(deliveries, emissions)
             await settle(deliveries, events, agent_table)
             yield None

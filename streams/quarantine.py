@@ -35,6 +35,11 @@ def is_infrastructure(error: BaseException) -> bool:
     )
 
 
+def is_registry_outage(error: BaseException) -> bool:
+    """The registry is away (not: it does not know the schema, which is bad input)."""
+    return isinstance(error, RegistryError) and not isinstance(error, SchemaNotFoundError)
+
+
 def reason(error: BaseException) -> str:
     """`TypeName at file:line in function`: where it failed, without the message text."""
     frames = traceback.extract_tb(error.__traceback__)

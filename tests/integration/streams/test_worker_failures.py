@@ -14,7 +14,7 @@ from jamsos.settings import Settings
 from jamsos.topics import APP_NAME, CHANGELOGS, ensure_topics
 from streams.app import EXIT_AGENT_FAILED
 from streams.topics import INBOXES, MEMBER_INBOX
-from tests.integration.kafka_helpers import read_topic
+from tests.integration.kafka_helpers import read_topic, topic_size
 from tests.integration.processes import running, start, stop
 from tests.integration.streams.records import enrolled, paid
 from tests.integration.streams.test_worker import (
@@ -187,3 +187,45 @@ def test_a_refused_output_stops_the_worker_before_its_batch_is_committed(
     _set_max_message_bytes(settings, "member-status", 1024 * 1024)
     with running(settings, "worker", "--name", "r", log=tmp_path / "again.log"):
         wait_for_statuses(serde, settings, expected_members(events))
+
+
+def test_a_registry_outage_is_waited_out_not_dead_lettered(
+    settings: Settings, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """A worker starting while the schema registry is down (its cache empty) neither
+    dead-letters the valid events nor stops: it waits, and applies them once the registry
+    is back."""
+    from jamsos.stack.local import LocalStack
+
+    settings = own_settings(settings)
+    ensure_topics(settings, list(TOPICS))
+    events = [enrolled("W1", "2019-01-10"), paid("W1", "2019-01-11")]
+    publisher = EventPublisher(settings, serde)
+    for name, record in events:
+        publisher.send_valid(name, record)
+    publisher.close()
+    stack = LocalStack(settings)
+    registry = next(server for server in stack.servers if server.name == "schema-registry")
+    log = tmp_path / "worker.log"
+    assert registry.process.stop()
+    try:
+        with running(settings, "worker", "--name", "g", log=log) as worker:
+            wait_for_log(log, "schema registry unavailable", timeout=120)
+            assert worker.poll() is None
+            stack.up()
+            wait_for_statuses(serde, settings, expected_members(events))
+            assert worker.poll() is None
+    finally:
+        stack.up()
+    assert topic_size(settings, "dead-letters") == 0
+
+
+def wait_for_log(path: Path, text: str, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} not in {path} after {timeout:.0f}s")
