@@ -5,6 +5,10 @@ After the run every member's latest status equals `jamsos replay` over the same 
 every member's change chain on `member-status` is unbroken (each change starts where the
 previous ended, sequences 1, 2, 3, …), and no change id appears under two sequence
 numbers (a doubled change) nor a sequence number under two change ids.
+
+Run with `make faults`, outside `make test`: on 2026-12-02 it passed 5 of 6 runs; in the
+sixth the member states never came to equal replay's. Issue 13 tracks it; the test joins
+`make test` once it always passes.
 """
 
 from __future__ import annotations
@@ -69,14 +73,20 @@ def test_three_kills_one_with_a_partition_move_lose_and_double_nothing(
             assert victim.returncode == -9
             time.sleep(down)
         with running(settings, "worker", "--name", "victim", log=tmp_path / "last.log"):
-            deadline = time.monotonic() + 900
-            while time.monotonic() < deadline:
+            # Until the states agree, or nothing new was published for a minute.
+            size, quiet_since = -1, time.monotonic()
+            while time.monotonic() - quiet_since < 60:
                 if _latest(changes_in_topic_order(serde, settings)) == expected:
                     break
+                if topic_size(settings, "member-status") != size:
+                    size, quiet_since = topic_size(settings, "member-status"), time.monotonic()
                 time.sleep(5)
 
     changes = changes_in_topic_order(serde, settings)
-    assert _latest(changes) == expected
+    latest = _latest(changes)
+    wrong = {m: (latest.get(m), want) for m, want in expected.items() if latest.get(m) != want}
+    assert wrong == {}, f"{len(wrong)} members differ from replay, e.g. {list(wrong.items())[:5]}"
+    assert set(latest) == set(expected)
     sequences_of: dict[str, set[int]] = defaultdict(set)
     ids_at: dict[tuple[str, int], set[str]] = defaultdict(set)
     chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
