@@ -16,6 +16,9 @@ from typing import Any
 
 import faust
 
+DRAIN_SECONDS = 5.0
+"""Longest a batch waits for Faust's table-write buffer to drain before going on."""
+
 
 class Deliveries:
     """The sends of one agent's batch in flight (one instance per agent: agents run
@@ -37,7 +40,11 @@ class Deliveries:
         every message sent since the last call; raises if any of them failed. Returns how
         many messages were confirmed."""
         producer = self.app.producer
-        while producer.buffer.size:
+        # Faust's buffer flush gives up after 0.1 s without progress; try again while it
+        # moves, but never wait on it for ever: around a rebalance Faust can hold the
+        # buffer still, and waiting here would hold the rebalance up in turn.
+        deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        while producer.buffer.size and asyncio.get_running_loop().time() < deadline:
             await producer.buffer.flush()
         await producer.flush()
         futures, self._futures = self._futures, []
