@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from jamsos.topics import ensure_topics
 from tests.integration.kafka_helpers import topic_size
 from tests.integration.processes import running, start, stop
 from tests.integration.streams.test_worker import own_settings
-from tests.integration.streams.test_worker_crash import changes_in_topic_order
+from tests.integration.streams.test_worker_crash import broken_chains, changes_in_topic_order
 
 CONFIG = SimulationConfig(members=20_000, agents=80, months=12, seed=23)
 
@@ -89,7 +88,6 @@ def test_three_kills_one_with_a_partition_move_lose_and_double_nothing(
     assert set(latest) == set(expected)
     sequences_of: dict[str, set[int]] = defaultdict(set)
     ids_at: dict[tuple[str, int], set[str]] = defaultdict(set)
-    chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for change in changes:
         sequences_of[change["change_id"]].add(change["sequence"])
         ids_at[(change["member_id"], change["sequence"])].add(change["change_id"])
@@ -97,16 +95,5 @@ def test_three_kills_one_with_a_partition_move_lose_and_double_nothing(
     assert doubled == set()
     clashes = {key for key, ids in ids_at.items() if len(ids) > 1}
     assert clashes == set()
-    seen: set[str] = set()
-    for change in changes:
-        if change["change_id"] not in seen:
-            seen.add(change["change_id"])
-            chains[change["member_id"]].append(change)
-    broken = [
-        member
-        for member, chain in chains.items()
-        if [c["sequence"] for c in chain] != list(range(1, len(chain) + 1))
-        or chain[0]["from_status"] is not None
-        or any(b["from_status"] != a["to_status"] for a, b in pairwise(chain))
-    ]
+    broken = broken_chains(changes)
     assert broken == []

@@ -36,6 +36,23 @@ def changes_in_topic_order(serde: AvroSerde, settings: Settings) -> list[dict[st
     return [serde.decode(m.value).record for m in ordered]
 
 
+def broken_chains(changes: list[dict[str, Any]]) -> list[str]:
+    """Members whose distinct changes, in topic order, do not form an unbroken chain."""
+    chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    seen: set[str] = set()
+    for change in changes:
+        if change["change_id"] not in seen:
+            seen.add(change["change_id"])
+            chains[change["member_id"]].append(change)
+    return [
+        member
+        for member, chain in chains.items()
+        if [c["sequence"] for c in chain] != list(range(1, len(chain) + 1))
+        or chain[0]["from_status"] is not None
+        or any(b["from_status"] != a["to_status"] for a, b in pairwise(chain))
+    ]
+
+
 def test_kill_9_mid_stream_loses_and_doubles_nothing(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
@@ -76,17 +93,5 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(
     changes = changes_in_topic_order(serde, settings)
     latest = {c["member_id"]: (c["to_status"], c["arrears_months"]) for c in changes}
     assert latest == expected
-    chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    seen: set[str] = set()
-    for change in changes:
-        if change["change_id"] not in seen:
-            seen.add(change["change_id"])
-            chains[change["member_id"]].append(change)
-    broken = [
-        member
-        for member, chain in chains.items()
-        if [c["sequence"] for c in chain] != list(range(1, len(chain) + 1))
-        or chain[0]["from_status"] is not None
-        or any(b["from_status"] != a["to_status"] for a, b in pairwise(chain))
-    ]
+    broken = broken_chains(changes)
     assert broken == []
