@@ -19,6 +19,10 @@ from jamsos.settings import Settings
 log = logging.getLogger(__name__)
 
 INPUT_TOPICS = ("enrolments", "contributions", "agents", "clock")
+ORDERED_TOPICS = ("clock",)
+"""Topics created with one partition, because their order is the contract: ticks carry no
+key, so on several partitions a consumer would see a later business day before an earlier
+one, and the tick bound (`jamsos.rules.clock`) would refuse the later one as a leap."""
 OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
 
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
@@ -65,20 +69,20 @@ def ensure_topics(
 ) -> None:
     """Create the physical topics of `names` (before the prefix) that do not exist yet;
     `compacted` for topics that keep the last value per key (state changelogs)."""
-    wanted = [settings.topic(name) for name in names]
+    count = partitions or settings.kafka_partitions
+    counts = {settings.topic(name): 1 if name in ORDERED_TOPICS else count for name in names}
     admin = _admin(settings)
     try:
         existing = set(admin.list_topics())
-        missing = [name for name in wanted if name not in existing]
+        missing = [name for name in counts if name not in existing]
         if not missing:
             return
-        count = partitions or settings.kafka_partitions
         configs = {"cleanup.policy": "compact"} if compacted else topic_configs(settings)
         dead_letters = settings.topic("dead-letters")
         new = [
             NewTopic(
                 name,
-                num_partitions=count,
+                num_partitions=counts[name],
                 replication_factor=1,
                 topic_configs=(
                     {**configs, "max.message.bytes": str(DEAD_LETTER_MAX_BYTES + 64 * 1024)}
@@ -92,7 +96,7 @@ def ensure_topics(
             admin.create_topics(new)
         except TopicAlreadyExistsError:
             log.debug("a concurrent creator made some of %s first", missing)
-        log.info("created topics %s with %d partitions", missing, count)
+        log.info("created topics %s", {name: counts[name] for name in missing})
     finally:
         admin.close()
 

@@ -41,8 +41,17 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     try:
         wait_for_partitions(probe.partitions_for_topic, [settings.topic(n) for n in names])
+        clock_partitions = probe.partitions_for_topic(settings.topic("clock")) or set()
     finally:
         probe.close()
+    if len(clock_partitions) > 1:
+        click.echo(
+            f"warning: topic {settings.topic('clock')} has {len(clock_partitions)} partitions: "
+            "ticks may arrive out of order, and one more than "
+            f"{settings.max_tick_advance_days} days ahead of the one before is refused "
+            "(a dead letter); create it with one partition",
+            err=True,
+        )
     data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, data_dir=str(data_dir), instance_id=f"{settings.topic_prefix}{name}")

@@ -10,9 +10,9 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from jamsos.contracts.catalog import TOPICS
 from jamsos.contracts.publisher import EventPublisher
 from jamsos.contracts.serde import AvroSerde
+from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
 from jamsos.topics import APP_NAME, CHANGELOGS, ensure_topics
-from streams.app import EXIT_AGENT_FAILED
 from streams.topics import INBOXES, MEMBER_INBOX
 from tests.integration.kafka_helpers import read_topic, topic_size
 from tests.integration.processes import running, start, stop
@@ -68,7 +68,8 @@ def test_the_worker_creates_its_changelogs_compacted_before_faust_starts(
 ) -> None:
     """Two workers starting together on a fresh prefix: the changelogs exist, compacted,
     with the inputs' partition count, and neither worker logs a table failure (a changelog
-    seen half-created made every table write fail for minutes: PartitionsMismatch)."""
+    seen half-created made every table write fail for minutes: PartitionsMismatch). The
+    clock has one partition, so its unkeyed ticks keep their order."""
     settings = own_settings(settings)
     events = [enrolled(f"N{i}", "2019-01-05", agent=f"AG-{i % 3}") for i in range(40)]
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -94,6 +95,8 @@ def test_the_worker_creates_its_changelogs_compacted_before_faust_starts(
         configs = admin.describe_configs(resources)["topic"]
         policies = {name: configs[name]["cleanup.policy"]["value"] for name in names}
         assert policies == dict.fromkeys(names, "compact")
+        (clock,) = admin.describe_topics([settings.topic("clock")])
+        assert len(clock["partitions"]) == 1
     finally:
         admin.close()
     for log in logs:
