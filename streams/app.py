@@ -10,6 +10,7 @@ from faust.types import AgentT
 
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
+from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
 from jamsos.topics import APP_NAME, DEAD_LETTER_MAX_BYTES
 from streams.agents import register_agents
@@ -17,9 +18,6 @@ from streams.tables import define_tables
 from streams.topics import define_topics
 
 log = logging.getLogger(__name__)
-
-EXIT_AGENT_FAILED = 70
-"""Exit status of a worker stopped by an agent failure (EX_SOFTWARE)."""
 
 
 class WorkerApp(faust.App):

@@ -24,6 +24,9 @@ class StalledError(RunError):
 
 
 class Probe(Protocol):
+    problem: str
+    """Why the last unknown reading was unknown."""
+
     def worker(self) -> GroupLag | None: ...
     def sink(self) -> GroupLag | None: ...
 
@@ -61,7 +64,8 @@ class CatchUp:
         last_change = started
         last_committed: int | None = None
         baseline: int | None = None
-        readings = "no reading yet"
+        readings = ""
+        read_once = False
         settled = 0
         while settled < 2:
             self.processes.check()
@@ -71,6 +75,7 @@ class CatchUp:
                 committed = worker.committed + sink.committed
                 behind = worker.behind + sink.behind
                 readings = f"worker behind by {worker.behind:,}, sink by {sink.behind:,}"
+                read_once = True
                 if committed != last_committed:
                     last_committed, last_change = committed, now
                 baseline = committed if baseline is None else baseline
@@ -81,6 +86,8 @@ class CatchUp:
                     break
             else:
                 settled = 0
+                if not read_once:
+                    readings = f"no reading yet: {self.probe.problem}"
             if now - last_change > self.stall_timeout:
                 logs = ", ".join(str(path) for path in self.processes.logs)
                 raise StalledError(

@@ -6,7 +6,8 @@ offsets (`list_partition_offsets`, routed to each partition's leader) and the gr
 committed offsets (`list_group_offsets`). A probe is judged against a live cluster, so an
 answer can be partial or fail (a metadata refresh, a leader moving, a broker busy): such a
 reading is *unknown* (`None`), never an exception, and the caller decides how long unknown
-may last.
+may last. A partition the group has not committed on yet counts as wholly behind, so a
+worker that never commits on one partition shows as lag, not as no reading at all.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters",
 
 _PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
 """What a probe of a live cluster may meet; each makes that reading unknown."""
+FAILURES_BEFORE_RECONNECT = 5
+"""Unknown readings in a row after which the admin client is replaced by a new one: a
+client whose connections went bad keeps failing, a new one asks afresh."""
 
 
 @dataclass(frozen=True)
@@ -53,43 +57,61 @@ class LagProbe:
     def __init__(self, settings: Settings, request_timeout_ms: int = 10_000) -> None:
         self.settings = settings
         self.timeout_ms = request_timeout_ms
-        self.admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=request_timeout_ms
-        )
+        self.admin = self._connect()
         self._partitions: dict[tuple[str, ...], list[TopicPartition]] = {}
+        self.problem = "no answer asked for yet"
+        """Why the last unknown reading was unknown (for a stall's one-line reason)."""
+        self._failures = 0
+
+    def _connect(self) -> KafkaAdminClient:
+        return KafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=self.timeout_ms
+        )
 
     def close(self) -> None:
         self.admin.close()
 
     def reading(self, group: str, topics: tuple[str, ...]) -> GroupLag | None:
-        """`group`'s progress on `topics` (contract names); None when unknown: before its
-        first commit on a partition that holds data, or when the cluster's answer was
-        partial or failed."""
+        """`group`'s progress on `topics` (contract names); None when unknown: a topic not
+        there yet, or a partial or failed answer of the cluster (`problem` says which)."""
         try:
-            partitions = self._topic_partitions(topics)
-            if not partitions:
-                return None
-            ends = self.admin.list_partition_offsets(
-                dict.fromkeys(partitions, OffsetSpec.LATEST), timeout_ms=self.timeout_ms
-            )
-            answer = self.admin.list_group_offsets({group: partitions})[group]
+            lag = self._reading(group, topics)
         except _PROBE_ERRORS as error:
-            log.info("lag of %s unknown this time: %s", group, error or type(error).__name__)
+            lag = None
+            self.problem = f"asking for the lag of {group} failed: {type(error).__name__}"
+            if str(error):
+                self.problem += f": {error}"
+        if lag is not None:
+            self._failures = 0
+            return lag
+        log.info("lag unknown this time: %s", self.problem)
+        self._failures += 1
+        if self._failures >= FAILURES_BEFORE_RECONNECT:
+            self._failures = 0
+            self._partitions.clear()
+            self.admin.close()
+            self.admin = self._connect()
+        return None
+
+    def _reading(self, group: str, topics: tuple[str, ...]) -> GroupLag | None:
+        partitions = self._topic_partitions(topics)
+        if not partitions:
+            self.problem = f"topics {', '.join(topics)} not found"
             return None
+        ends = self.admin.list_partition_offsets(
+            dict.fromkeys(partitions, OffsetSpec.LATEST), timeout_ms=self.timeout_ms
+        )
+        answer = self.admin.list_group_offsets({group: partitions})[group]
         committed = {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
         done = behind = 0
         for tp in partitions:
             end_answer = ends.get(tp)
             if end_answer is None:
+                self.problem = f"no end offset for {tp.topic}:{tp.partition} in the answer"
                 return None
-            end = end_answer.offset
-            if end == 0:
-                continue
-            offset = committed.get(tp)
-            if offset is None:
-                return None
+            offset = committed.get(tp, 0)
             done += offset
-            behind += max(0, end - offset)
+            behind += max(0, end_answer.offset - offset)
         return GroupLag(done, behind)
 
     @property

@@ -83,6 +83,10 @@ class ChildExitedError(RunError):
     """A pipeline process ended while the run still needed it (one line: which, and its log)."""
 
 
+MAX_RESTARTS = 5
+"""Restarts of one child within a run before its exit fails the run after all."""
+
+
 @dataclass
 class Child:
     """One started pipeline process, its role and the log to read when it fails."""
@@ -90,6 +94,10 @@ class Child:
     role: str
     process: subprocess.Popen[bytes]
     log: Path
+    args: tuple[str, ...] = ()
+    restart_on: frozenset[int] = frozenset()
+    """Exit statuses after which the child is started again, as a supervisor would."""
+    restarts: int = 0
 
 
 @dataclass
@@ -105,15 +113,25 @@ class Children:
     keep: bool = False
     children: list[Child] = field(default_factory=list)
 
-    def start(self, role: str, *args: str, log: Path) -> Child:
+    def start(
+        self, role: str, *args: str, log: Path, restart_on: frozenset[int] = frozenset()
+    ) -> Child:
         process = start(self.settings, *args, log=log, outlive_parent=self.keep)
-        child = Child(role, process, log)
+        child = Child(role, process, log, args, restart_on)
         self.children.append(child)
         return child
 
     def check(self) -> None:
+        """Raise when a child has ended, unless it ended with a status it is restarted on
+        (then it is started again, at most `MAX_RESTARTS` times)."""
         for child in self.children:
             code = child.process.poll()
+            if code in child.restart_on and child.restarts < MAX_RESTARTS:
+                child.restarts += 1
+                child.process = start(
+                    self.settings, *child.args, log=child.log, outlive_parent=self.keep
+                )
+                continue
             if code is not None:
                 raise ChildExitedError(
                     f"the {child.role} (pid {child.process.pid}) exited with status {code} "

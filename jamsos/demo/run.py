@@ -18,6 +18,7 @@ from jamsos.demo.lag import LagProbe
 from jamsos.demo.processes import Children, RunError
 from jamsos.demo.progress import CatchUpBar, PublishBar, bars, logs_to
 from jamsos.demo.report import build_report
+from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.replay_file import read_events
 from jamsos.rules.replay import replay
 from jamsos.settings import Settings
@@ -99,7 +100,10 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
     with Children(settings, keep=options.keep) as children:
         for n in range(1, options.workers + 1):
             children.start(
-                f"worker {n}", "worker", "--name", f"demo{run}-{n}", log=workdir / f"worker-{n}.log"
+                f"worker {n}",
+                *("worker", "--name", f"demo{run}-{n}"),
+                log=workdir / f"worker-{n}.log",
+                restart_on=frozenset({EXIT_AGENT_FAILED}),
             )
         children.start("sink", "sink", log=workdir / "sink.log")
         config = SimulationConfig(
@@ -144,6 +148,12 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
         finally:
             probe.close()
         say(f"caught up {took:,.0f}s after publishing ended")
+        for child in children.children:
+            if child.restarts:
+                say(
+                    f"the {child.role} stopped on purpose and was restarted {child.restarts} "
+                    f"time(s) (exit status {EXIT_AGENT_FAILED}, nothing lost); read {child.log}"
+                )
         client = make_client(settings, database=settings.clickhouse_database)
         try:
             check = cross_check(client, expected)

@@ -28,6 +28,7 @@ class ScriptedProbe:
 
     def __init__(self, readings: list[tuple[GroupLag | None, GroupLag | None]]) -> None:
         self.readings = readings
+        self.problem = "asking for the lag failed: KafkaTimeoutError"
         self.asked = 0
         self._sink: GroupLag | None = None
 
@@ -93,7 +94,7 @@ def test_unknown_readings_count_towards_a_stall_but_do_not_end_the_wait_early() 
     readings: list[tuple[GroupLag | None, GroupLag | None]] = [(None, None)] * 20
     probe = ScriptedProbe([*readings, (GroupLag(5, 0), GroupLag(5, 0))])
     assert catch_up(probe, Processes(), stall=60).wait() >= 20
-    with pytest.raises(StalledError, match="no reading yet"):
+    with pytest.raises(StalledError, match="no reading yet: asking for the lag failed"):
         catch_up(ScriptedProbe([(None, GroupLag(0, 0))]), Processes(), stall=10).wait()
 
 
