@@ -33,7 +33,6 @@ from streams.agent_processor import AgentProcessor
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
-from streams.offsets import OffsetGuard
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
@@ -87,20 +86,10 @@ def register_agents(
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds
     contract_topic = {settings.topic(name): name for name in TOPICS}
 
-    def committed(tp: faust.types.TP) -> int | None:
-        return cast(dict, app.consumer._committed_offset).get(tp)  # type: ignore[attr-defined]
-
-    async def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
+    def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
         """The stream's events in batches; acknowledged when the next batch is asked for,
-        so every agent confirms its batch's deliveries before asking. A batch that skips
-        offsets of a partition stops the worker before it is acknowledged
-        (`streams.offsets`)."""
-        guard = OffsetGuard(committed)
-        async for events in cast(faust.Stream, stream).take_events(
-            batch_events, within=batch_seconds
-        ):
-            guard.check((event.message.tp, event.message.offset) for event in events)
-            yield events
+        so every agent confirms its batch's deliveries before asking."""
+        return cast(faust.Stream, stream).take_events(batch_events, within=batch_seconds)
 
     async def publish(deliveries: Deliveries, emissions: list[Emission]) -> None:
         for emission in emissions:
