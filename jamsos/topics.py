@@ -60,6 +60,11 @@ def topic_configs(settings: Settings) -> dict[str, str]:
     return {"retention.ms": str(settings.topic_retention_days * 24 * 3600 * 1000)}
 
 
+def partition_count(settings: Settings, name: str, partitions: int | None = None) -> int:
+    """How many partitions topic `name` (before the prefix) is created with."""
+    return 1 if name in ORDERED_TOPICS else partitions or settings.kafka_partitions
+
+
 def ensure_topics(
     settings: Settings,
     names: Iterable[str],
@@ -69,8 +74,7 @@ def ensure_topics(
 ) -> None:
     """Create the physical topics of `names` (before the prefix) that do not exist yet;
     `compacted` for topics that keep the last value per key (state changelogs)."""
-    count = partitions or settings.kafka_partitions
-    counts = {settings.topic(name): 1 if name in ORDERED_TOPICS else count for name in names}
+    counts = {settings.topic(name): partition_count(settings, name, partitions) for name in names}
     admin = _admin(settings)
     try:
         existing = set(admin.list_topics())

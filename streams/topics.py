@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import faust
 
 from jamsos.settings import Settings
-from jamsos.topics import AGENT_INBOX_TOPIC, INBOXES, MEMBER_INBOX
+from jamsos.topics import AGENT_INBOX_TOPIC, INBOXES, MEMBER_INBOX, partition_count
 
 __all__ = ["AGENT_INBOX_TOPIC", "INBOXES", "MEMBER_INBOX", "WorkerTopics", "define_topics"]
 
@@ -56,7 +56,7 @@ def define_topics(app: faust.App, settings: Settings) -> WorkerTopics:
     n = settings.kafka_partitions
     return WorkerTopics(
         member_inputs=_raw(app, *(settings.topic(t) for t in MEMBER_INPUTS), partitions=n),
-        clock=_raw(app, settings.topic("clock"), partitions=1),  # see ORDERED_TOPICS
+        clock=_raw(app, settings.topic("clock"), partitions=partition_count(settings, "clock")),
         agent_inputs=_raw(app, settings.topic("agents"), partitions=n),
         member_inbox=_raw(app, settings.topic(MEMBER_INBOX), partitions=n, internal=True),
         agent_inbox=_raw(app, settings.topic(AGENT_INBOX_TOPIC), partitions=n, internal=True),

@@ -64,8 +64,7 @@ class CatchUp:
         last_change = started
         last_committed: int | None = None
         baseline: int | None = None
-        readings = ""
-        read_once = False
+        readings: str | None = None
         settled = 0
         while settled < 2:
             self.processes.check()
@@ -75,7 +74,6 @@ class CatchUp:
                 committed = worker.committed + sink.committed
                 behind = worker.behind + sink.behind
                 readings = f"worker behind by {worker.behind:,}, sink by {sink.behind:,}"
-                read_once = True
                 if committed != last_committed:
                     last_committed, last_change = committed, now
                 baseline = committed if baseline is None else baseline
@@ -86,13 +84,11 @@ class CatchUp:
                     break
             else:
                 settled = 0
-                if not read_once:
-                    readings = f"no reading yet: {self.probe.problem}"
             if now - last_change > self.stall_timeout:
                 logs = ", ".join(str(path) for path in self.processes.logs)
                 raise StalledError(
                     f"the pipeline made no progress for {self.stall_timeout:.0f}s "
-                    f"({readings}); read {logs}"
+                    f"({readings or f'no reading yet: {self.probe.problem}'}); read {logs}"
                 )
             self.sleep(self.interval)
         return self.clock() - started

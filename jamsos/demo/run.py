@@ -152,7 +152,7 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
             if child.restarts:
                 say(
                     f"the {child.role} stopped on purpose and was restarted {child.restarts} "
-                    f"time(s) (exit status {EXIT_AGENT_FAILED}, nothing lost); read {child.log}"
+                    f"time(s) (exit status {EXIT_AGENT_FAILED}); read {child.log}"
                 )
         client = make_client(settings, database=settings.clickhouse_database)
         try:
