@@ -12,7 +12,9 @@ Anything else that escapes an agent stops the whole worker at once
 (`streams.app.WorkerApp`): left to itself Faust would acknowledge the failed batch,
 restart the agent and go on, silently dropping the batch's events. Exiting before the
 acknowledgement leaves the offsets where they were; the restarted worker (or the one that
-takes its partitions) re-reads the batch.
+takes its partitions) re-reads the batch. Before an agent handles a batch it checks that
+Faust skipped none of its partitions' offsets (`streams.offsets`); a skip stops the worker
+the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from streams.agent_processor import AgentProcessor
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
+from streams.offsets import OffsetGuard
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
@@ -63,6 +66,17 @@ async def until_registry_answers(call: Callable[[], _T]) -> _T:
             await registry_pause(error)
 
 
+def committed_offset(app: faust.App) -> Callable[[faust.types.TP], int | None]:
+    """The group's committed offset of a partition as Faust's consumer last knew it
+    (a private attribute, guarded by `tests/unit/streams/test_faust_contract.py`)."""
+
+    def committed(tp: faust.types.TP) -> int | None:
+        known: dict[faust.types.TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
+        return known.get(tp)
+
+    return committed
+
+
 def register_agents(
     app: faust.App,
     settings: Settings,
@@ -86,10 +100,20 @@ def register_agents(
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds
     contract_topic = {settings.topic(name): name for name in TOPICS}
 
+    offsets = OffsetGuard(committed_offset(app))
+
     def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
         """The stream's events in batches; acknowledged when the next batch is asked for,
-        so every agent confirms its batch's deliveries before asking."""
+        so every agent confirms its batch's deliveries before asking. Each agent passes
+        every batch to `dense` before it handles it."""
         return cast(faust.Stream, stream).take_events(batch_events, within=batch_seconds)
+
+    def dense(events: Sequence[faust.EventT]) -> Sequence[faust.EventT]:
+        """`events`, once `streams.offsets` has found no skipped offset in them (else it
+        raises, and the worker stops before the batch is acknowledged). A check in the
+        agent's own loop, not a generator wrapped around `take_events`."""
+        offsets.check((event.message.tp, event.message.offset) for event in events)
+        return events
 
     async def publish(deliveries: Deliveries, emissions: list[Emission]) -> None:
         for emission in emissions:
@@ -185,7 +209,7 @@ def register_agents(
         partitioner the upstream producers used."""
         deliveries = Deliveries(app)
         async for events in batches(stream):
-            for event in events:
+            for event in dense(events):
                 accepted = await admitted(deliveries, event)
                 if accepted is not None:
                     key = accepted.record[key_field].encode()
@@ -206,7 +230,7 @@ def register_agents(
         deliveries = Deliveries(app)
         inbox = topics.member_inbox.get_topic_name()
         async for events in batches(stream):
-            for event in events:
+            for event in dense(events):
                 if await admitted(deliveries, event) is not None:
                     for partition in range(settings.kafka_partitions):
                         await deliveries.send(inbox, None, event.message.value or b"", partition)
@@ -218,7 +242,7 @@ def register_agents(
         deliveries = Deliveries(app)
         async for events in batches(stream):
             first: dict[int, int] = {}
-            for event in events:
+            for event in dense(events):
                 first.setdefault(event.message.partition, event.message.offset)
             members.begin_batch(first)
             emissions: list[Emission] = []
@@ -242,7 +266,7 @@ def register_agents(
         deliveries = Deliveries(app)
         async for events in batches(stream):
             emissions: list[Emission] = []
-            for event in events:
+            for event in dense(events):
                 agent_table.partition = event.message.partition
                 with as_current(event):
                     emissions += await isolated(

@@ -15,10 +15,18 @@ import textwrap
 
 import faust
 from faust.agents.agent import Agent
+from faust.transport.consumer import Consumer
 
 
 def test_every_agent_gets_the_apps_error_hook() -> None:
     assert "on_error=self._on_agent_error" in inspect.getsource(faust.App.agent)
+
+
+def test_the_consumer_keeps_the_committed_offsets_the_offset_guard_reads() -> None:
+    """`streams.offsets.OffsetGuard` reads `Consumer._committed_offset` (by partition)."""
+    assert "self._committed_offset = defaultdict(" in inspect.getsource(Consumer.__init__)
+    assert "self._committed_offset.update(" in inspect.getsource(Consumer.perform_seek)
+    assert "self._committed_offset.update(" in inspect.getsource(Consumer._commit_offsets)
 
 
 def test_the_error_hook_runs_before_the_agent_is_marked_crashed() -> None:

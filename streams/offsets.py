@@ -1,0 +1,64 @@
+"""Noticing messages Faust skipped, before their partition's offset is committed past them.
+
+Around a rebalance Faust can drop messages it has already fetched (it clears the agents'
+queues, and marks as read what it fetched while flow was suspended) and later commit past
+them once a later offset of the same partition is acknowledged: its check for a gap at the
+head of the acknowledged offsets is skipped when the committed offset is unknown. On a busy
+two-core machine the default demo lost four enrolments this way, right after the second
+worker joined.
+
+Every agent therefore checks, per partition, that each message it is handed follows the
+one before it (or the group's committed offset, whichever is further). A jump is a lost
+message: the agent raises `SkippedOffsetsError`, the worker stops before acknowledging the
+batch (`streams.app.WorkerApp`), and the restarted worker, or the one that takes the
+partition, re-reads from the committed offset. The inputs and inboxes are neither
+compacted nor written in transactions, so their offsets are dense and a jump is never
+legitimate (except after retention deleted messages nobody read: then they are gone, and
+the worker says so instead of going on).
+
+A partition that left this worker and came back continues from the offset the other
+worker committed: Faust re-reads the committed offsets at every assignment, and the one to
+continue from is the further of the two, so what this worker saw before is never mistaken
+for a skip. (Forgetting partitions from Faust's `on_partitions_assigned` signal instead
+was tried: with a receiver on that signal the two-worker test stalled in 4 runs of 10.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from faust.types import TP
+
+
+class SkippedOffsetsError(RuntimeError):
+    """Messages of a partition were never handed to the agent that reads it."""
+
+
+Committed = Callable[[TP], "int | None"]
+"""The group's committed offset of a partition as this worker knows it (None: unknown)."""
+
+
+@dataclass
+class OffsetGuard:
+    """The next offset each partition's messages must continue from, for one agent."""
+
+    committed: Committed
+    _next: dict[TP, int] = field(default_factory=dict)
+
+    def check(self, messages: Iterable[tuple[TP, int]]) -> None:
+        """Raise `SkippedOffsetsError` at the first message that jumps ahead of the one
+        expected. Going back is fine: a partition re-read from its committed offset after
+        a rebalance or a restart starts again below what this worker last saw."""
+        for tp, offset in messages:
+            after_last = self._next.get(tp)
+            committed = self.committed(tp)
+            known = [o for o in (after_last, committed) if o is not None]
+            expected = max(known) if known else None
+            if expected is not None and offset > expected:
+                raise SkippedOffsetsError(
+                    f"{tp.topic}:{tp.partition}: offsets {expected}-{offset - 1} were never "
+                    f"handed to the worker (it got {offset} next); stopping before they are "
+                    "committed, so that a restart reads them again"
+                )
+            self._next[tp] = offset + 1

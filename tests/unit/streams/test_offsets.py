@@ -1,0 +1,61 @@
+"""The offset guard stops a batch that skips offsets, and lets re-reads through."""
+
+from __future__ import annotations
+
+import pytest
+from faust.types import TP
+
+from streams.offsets import OffsetGuard, SkippedOffsetsError
+
+ENROLMENTS_3 = TP("enrolments", 3)
+CONTRIBUTIONS_3 = TP("contributions", 3)
+
+
+def guard(committed: dict[TP, int] | None = None) -> OffsetGuard:
+    known = committed or {}
+    return OffsetGuard(known.get)
+
+
+def test_dense_offsets_pass_across_batches_and_partitions() -> None:
+    g = guard()
+    g.check([(ENROLMENTS_3, 0), (ENROLMENTS_3, 1), (CONTRIBUTIONS_3, 7)])
+    g.check([(CONTRIBUTIONS_3, 8), (ENROLMENTS_3, 2)])
+
+
+def test_a_jump_after_a_handled_offset_is_refused() -> None:
+    """The demo's loss: 957 handled, 958-961 dropped by Faust, 962 next."""
+    g = guard()
+    g.check([(ENROLMENTS_3, 956), (ENROLMENTS_3, 957)])
+    with pytest.raises(SkippedOffsetsError, match="enrolments:3: offsets 958-961"):
+        g.check([(ENROLMENTS_3, 962)])
+
+
+def test_a_jump_past_the_committed_offset_is_refused() -> None:
+    g = guard({ENROLMENTS_3: 958})
+    with pytest.raises(SkippedOffsetsError):
+        g.check([(ENROLMENTS_3, 962)])
+
+
+def test_a_partition_starts_at_its_committed_offset_or_anywhere_when_unknown() -> None:
+    guard({ENROLMENTS_3: 5_000}).check([(ENROLMENTS_3, 5_000)])
+    guard().check([(ENROLMENTS_3, 12_345)])  # nothing committed: the log may start late
+
+
+def test_a_re_read_from_the_committed_offset_after_a_rebalance_passes() -> None:
+    committed = {ENROLMENTS_3: 100}
+    g = OffsetGuard(committed.get)
+    g.check([(ENROLMENTS_3, o) for o in range(100, 200)])
+    g.check([(ENROLMENTS_3, o) for o in range(100, 150)])  # read again from 100
+    with pytest.raises(SkippedOffsetsError):
+        g.check([(ENROLMENTS_3, 152)])
+
+
+def test_a_partition_that_left_and_came_back_continues_from_its_committed_offset() -> None:
+    """Another worker moved it on meanwhile; Faust re-read the committed offset."""
+    committed: dict[TP, int] = {}
+    g = OffsetGuard(committed.get)
+    g.check([(ENROLMENTS_3, 0), (ENROLMENTS_3, 1)])
+    committed[ENROLMENTS_3] = 900
+    g.check([(ENROLMENTS_3, 900), (ENROLMENTS_3, 901)])
+    with pytest.raises(SkippedOffsetsError):
+        g.check([(ENROLMENTS_3, 903)])
