@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -42,6 +42,30 @@ class _Rate(ProgressColumn):
         return Text(f"{rate:>8,.0f} msg/s", style="progress.data.speed")
 
 
+def seconds_left(task: Task) -> float | None:
+    """The task's own estimate (`eta` field) where it keeps one, else rich's.
+
+    rich estimates from the completed count within a window, and forgets its samples
+    whenever the total changes: right for publishing (a fixed number of days), never an
+    answer for catching up, whose total grows while the worker writes its outputs."""
+    if "eta" in task.fields:
+        eta = task.fields["eta"]
+        return None if eta is None else float(eta)
+    return task.time_remaining
+
+
+class _Left(ProgressColumn):
+    """Time left as `h:mm:ss`, or `-:--:--` while there is no estimate yet."""
+
+    def render(self, task: Task) -> Text:
+        left = seconds_left(task)
+        if left is None:
+            return Text("-:--:--", style="progress.remaining")
+        minutes, seconds = divmod(int(left), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
+
+
 def bars() -> Progress:
     """A progress display: description, bar, counts, rate, elapsed and ETA."""
     return Progress(
@@ -51,7 +75,7 @@ def bars() -> Progress:
         _Rate(),
         TimeElapsedColumn(),
         TextColumn("ETA"),
-        TimeRemainingColumn(),
+        _Left(),
         console=CONSOLE,
         refresh_per_second=4,
     )
@@ -78,7 +102,7 @@ class _Bar:
         task = next(t for t in self.progress.tasks if t.id == self.task)
         elapsed = task.elapsed or 0.0
         rate = task.fields.get("messages", 0) / elapsed if elapsed else 0.0
-        left = task.time_remaining
+        left = seconds_left(task)
         eta = "?" if left is None else f"{left:,.0f}s"
         CONSOLE.print(
             f"  {task.description}: {task.fields['detail']}  {rate:,.0f} msg/s  "
@@ -102,17 +126,39 @@ class PublishBar(_Bar):
         )
 
 
-class CatchUpBar(_Bar):
-    """Catching up measured in messages committed against what is still behind."""
+DRAIN_WINDOW = 60.0
+"""Seconds of readings the catch-up ETA is estimated from."""
 
-    def __init__(self, progress: Progress) -> None:
+
+class CatchUpBar(_Bar):
+    """Catching up measured in messages committed against what is still behind.
+
+    Its ETA is what is behind divided by how fast that has shrunk over the last
+    `DRAIN_WINDOW` seconds (unknown while it has not shrunk): the committed count alone
+    would promise too much, since the worker's own outputs keep adding to the sink's lag."""
+
+    def __init__(self, progress: Progress, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(progress, "catching up", None)
+        self._clock = clock
+        self._behind: deque[tuple[float, int]] = deque()
+
+    def _eta(self, behind: int) -> float | None:
+        now = self._clock()
+        self._behind.append((now, behind))
+        while len(self._behind) > 2 and now - self._behind[1][0] >= DRAIN_WINDOW:
+            self._behind.popleft()
+        then, behind_then = self._behind[0]
+        drained = (behind_then - behind) / (now - then) if now > then else 0.0
+        if behind == 0:
+            return 0.0
+        return behind / drained if drained > 0 else None
 
     def show(self, done: int, behind: int, worker: int, sink: int) -> None:
         self._update(
             completed=done,
             total=done + behind,
             messages=done,
+            eta=self._eta(behind),
             detail=f"worker behind {worker:>9,}  sink behind {sink:>9,}",
         )
 
