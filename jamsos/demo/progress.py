@@ -13,6 +13,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -61,9 +62,7 @@ class _Left(ProgressColumn):
         left = seconds_left(task)
         if left is None:
             return Text("-:--:--", style="progress.remaining")
-        minutes, seconds = divmod(int(left), 60)
-        hours, minutes = divmod(minutes, 60)
-        return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
+        return Text(str(timedelta(seconds=int(left))), style="progress.remaining")
 
 
 def bars() -> Progress:
@@ -147,10 +146,10 @@ class CatchUpBar(_Bar):
         self._behind.append((now, behind))
         while len(self._behind) > 2 and now - self._behind[1][0] >= DRAIN_WINDOW:
             self._behind.popleft()
-        then, behind_then = self._behind[0]
-        drained = (behind_then - behind) / (now - then) if now > then else 0.0
         if behind == 0:
             return 0.0
+        then, behind_then = self._behind[0]
+        drained = (behind_then - behind) / (now - then) if now > then else 0.0
         return behind / drained if drained > 0 else None
 
     def show(self, done: int, behind: int, worker: int, sink: int) -> None:
