@@ -34,11 +34,11 @@ bootstrap: $(STAMP)
 # pip's own chatter (build back-end notices) goes to a log; a failure says which log to read.
 INSTALL_LOG := $(VENV)/install.log
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the project into $(VENV) (log: $(INSTALL_LOG)) ..."
 	@( $(BIN)/python -m pip install -q --upgrade pip && \
-	   $(BIN)/python -m pip install -q -e '.[dev]' ) > $(INSTALL_LOG) 2>&1 || \
+	   $(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]' ) > $(INSTALL_LOG) 2>&1 || \
 	  { echo "make: installing the project failed; read $(INSTALL_LOG)" >&2; exit 1; }
 	@touch $(STAMP)
 

@@ -47,6 +47,9 @@ SINK_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters",
 """Contract topics the sink lands; `contributions` is an input topic, admitted like the
 worker admits it, so that invalid payments are skipped here as they are dead-lettered there."""
 
+REPORT_SECONDS = 30.0
+"""How often a running sink logs its progress line."""
+
 
 @dataclass
 class SinkStats:
@@ -135,6 +138,7 @@ class BatchingSink:
         """Partitions whose unlanded rows were dropped at a revocation, and the offset to
         read them again from if the partition comes back to this sink."""
         self._last_commit = time.monotonic()
+        self._last_report = time.monotonic()
         self.consumer = self._make_consumer()
 
     # -- set-up ------------------------------------------------------------------------
@@ -169,6 +173,7 @@ class BatchingSink:
                 if self._flush_due():
                     self._flush_with_retry()
                 self._commit(force=False)
+                self._report()
                 if until_idle is not None and self._idle(idle_since, until_idle):
                     log.info("topics drained and idle for %.1fs; stopping", until_idle)
                     break
@@ -199,6 +204,29 @@ class BatchingSink:
             return True
         assert self._oldest is not None
         return time.monotonic() - self._oldest >= self.settings.sink_flush_seconds
+
+    def _report(self) -> None:
+        """A progress line every `REPORT_SECONDS`: a sink that stops moving shows in its
+        log when, and in which state (assigned, paused, failing inserts, not committing)."""
+        now = time.monotonic()
+        if now - self._last_report < REPORT_SECONDS:
+            return
+        self._last_report = now
+        stats = self.stats
+        log.info(
+            "progress: %d messages, %d rows, %d skipped, %d quarantined, %d flushes, "
+            "%d commits, %d failed inserts; %d partitions assigned, %d paused, %d rows buffered",
+            stats.messages,
+            stats.rows_total,
+            stats.skipped,
+            stats.quarantined,
+            stats.flushes,
+            stats.commits,
+            stats.failed_attempts,
+            len(self.consumer.assignment()),
+            len(self.consumer.paused()),
+            self._buffered,
+        )
 
     def _idle(self, idle_since: float, until_idle: float) -> bool:
         if self._buffers or self._flush is not None:

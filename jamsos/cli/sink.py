@@ -50,6 +50,8 @@ def sink(until_idle: float | None, **flags: object) -> None:
     from consumers.sink import SINK_TOPICS, run_sink
 
     settings = load_settings(**flags)
+    # The sink's own progress lines, whatever the level of the libraries' chatter.
+    logging.getLogger("consumers").setLevel(min(logging.INFO, logging.getLogger().level))
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -48,3 +49,15 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def failure_report(stderr: str, lines: int = 40) -> str:
+    """The end of a failed run's stderr, followed by the last `lines` lines of every log it
+    names: a run that fails in CI leaves its logs behind on a machine nobody can read."""
+    report = [stderr[-3000:]]
+    for name in dict.fromkeys(re.findall(r"(/\S+?\.log)\b", stderr)):
+        path = Path(name)
+        if path.is_file():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            report += [f"--- last {len(tail)} lines of {path}", *tail]
+    return "\n".join(report)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from jamsos.settings import Settings
-from tests.integration.demo.helpers import demo_argv
+from tests.integration.demo.helpers import demo_argv, failure_report
 
 
 def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settings) -> None:
@@ -19,7 +19,7 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(settings: Settin
         check=False,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, failure_report(result.stderr)
     assert "400 members, 7 agents" in result.stdout
     assert "all equal" in result.stdout
     assert "== Dead letters by reason ==" in result.stdout
@@ -37,6 +37,6 @@ def test_demo_at_the_readme_default_size_agrees_with_replay(settings: Settings) 
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, failure_report(result.stderr)
     assert "100,000 members" in result.stdout
     assert "all equal" in result.stdout

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jamsos.settings import Settings
-from tests.integration.demo.helpers import children_of, cmdline, demo_argv
+from tests.integration.demo.helpers import children_of, cmdline, demo_argv, failure_report
 
 PAUSE = 320.0
 """Seconds the sink is frozen: past the 300 s metadata age and its group session."""
@@ -58,7 +58,7 @@ def test_demo_whose_catch_up_outlasts_five_minutes_still_agrees_with_replay(
         if demo.poll() is None:
             demo.kill()
             demo.wait()
-    assert demo.returncode == 0, err.read_text()[-3000:]
+    assert demo.returncode == 0, failure_report(err.read_text())
     assert finished - waiting_since > 300, "the catch-up was not longer than five minutes"
     assert "400 members, 7 agents" in out
     assert "all equal" in out
