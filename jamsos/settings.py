@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     """Seconds `stack up` waits for each server to become ready before it gives up."""
     stack_min_free_disk: int = 2 * 1024**3
     """Bytes that must be free under `state_dir` for `stack up` to start servers."""
-    kafka_version: str = "3.9.1"
+    kafka_version: str = "4.4.0"
     kafka_controller_port: int = 19093
     kafka_heap: str = "1g"
     kafka_partitions: int = 4

@@ -45,11 +45,8 @@ class KafkaServer:
         self._fetch_jars()
         log_dir = self.home / "logs"
         data_dir = self.home / "data"
-        render(
-            DEPLOY_LOCAL / "kafka" / "log4j.properties.tmpl",
-            self.home / "log4j.properties",
-            {"log_dir": log_dir},
-        )
+        for name in ("log4j.properties", "log4j2.properties"):
+            render(DEPLOY_LOCAL / "kafka" / f"{name}.tmpl", self.home / name, {"log_dir": log_dir})
         render(
             DEPLOY_LOCAL / "kafka" / "server.properties.tmpl",
             self.config,
@@ -73,7 +70,7 @@ class KafkaServer:
             "-Xms256m",
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+            *self._logging_flags(),
             f"-Dkafka.logs.dir={self.home / 'logs'}",
             "-cp",
             f"{self.libs}/*",
@@ -124,6 +121,14 @@ class KafkaServer:
         if not marker.exists():
             raise StackError(f"Maven finished but {marker} is missing; read the mvn log")
 
+    def _logging_flags(self) -> list[str]:
+        """Logging configuration for either broker line: Kafka 3.x reads log4j 1 properties,
+        Kafka 4.x log4j2 (and ignores the other flag)."""
+        return [
+            f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+        ]
+
     def _format(self, java: str, data_dir: Path, cluster_id: str) -> None:
         log.info("formatting Kafka storage %s (cluster %s)", data_dir, cluster_id)
         result = subprocess.run(
@@ -131,7 +136,7 @@ class KafkaServer:
                 java,
                 "-cp",
                 f"{self.libs}/*",
-                f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+                *self._logging_flags(),
                 "kafka.tools.StorageTool",
                 "format",
                 # `--cluster-id=ID` in one word: an id may start with `-` (URL-safe base64
