@@ -303,9 +303,11 @@ class BatchingSink:
         return rows_for(decoded.record_name, decoded.record, position, self._redact)
 
     def _skip(self, message: ConsumerRecord, error: ContractError) -> None:
-        """Invalid input is the worker's to dead-letter; the sink counts it and moves on."""
+        """Invalid input is the worker's to dead-letter; the sink counts it (in its progress
+        line) and moves on. One line each only at debug level: the worker already logs
+        every dead letter, and a feed with many bad payments would fill the sink's log."""
         self.stats.skipped += 1
-        log.warning(
+        log.debug(
             "skipped %s[%d]@%d: %s: %s (%d skipped so far)",
             message.topic,
             message.partition,
