@@ -134,6 +134,9 @@ class BatchingSink:
         self._flush: _Flush | None = None
         self._accepted: dict[TopicPartition, int] = {}
         self._redact = redactor(serde)
+        self._skipped_upto: dict[tuple[str, int], int] = {}
+        """Per partition, the offset after the last skipped message counted: a message read
+        again after a rebalance is not counted twice."""
         self._rewind: dict[TopicPartition, int] = {}
         """Partitions whose unlanded rows were dropped at a revocation, and the offset to
         read them again from if the partition comes back to this sink."""
@@ -306,6 +309,10 @@ class BatchingSink:
         """Invalid input is the worker's to dead-letter; the sink counts it (in its progress
         line) and moves on. One line each only at debug level: the worker already logs
         every dead letter, and a feed with many bad payments would fill the sink's log."""
+        where = (message.topic, message.partition)
+        if message.offset < self._skipped_upto.get(where, 0):
+            return  # read again after a rebalance: counted the first time
+        self._skipped_upto[where] = message.offset + 1
         self.stats.skipped += 1
         log.debug(
             "skipped %s[%d]@%d: %s: %s (%d skipped so far)",
