@@ -54,6 +54,24 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def wait_until(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *processes: subprocess.Popen[bytes],
+) -> bool:
+    """Poll `condition` until true (True) or the deadline (False); a process of the
+    pipeline that exits meanwhile fails the test at once."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for process in processes:
+            assert process.poll() is None, f"a pipeline process exited while waiting for {what}"
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+    return True
+
+
 def snapshot(client: Client, database: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every table read the documented way (FINAL) and every view, each sorted."""
     answers = {}

@@ -9,7 +9,6 @@ appear in any ClickHouse table, and neither process may exit.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from jamsos.settings import Settings
 from jamsos.topics import ensure_topics
 from tests.integration.processes import start, stop
 from tests.integration.streams.records import closed, enrolled, paid
+from tests.integration.warehouse.helpers import wait_until
 from tests.unit.contracts.samples import sample
 
 NIK = "3299887766554433"
@@ -118,19 +118,6 @@ def hostile_items(serde: AvroSerde) -> list[tuple[Item, bytes | None, bytes]]:
     share = sample("AgentRegistered", agent_id="share:X:Y")
     add("agent id share:X:Y", "agents", encoded("AgentRegistered", share))
     return items
-
-
-def wait_until(condition: Any, timeout: float, what: str, *processes: Any) -> bool:
-    """Poll `condition` until true (True) or the deadline (False); a process of the
-    pipeline that exits meanwhile fails the test at once."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for process in processes:
-            assert process.poll() is None, f"a pipeline process exited while waiting for {what}"
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(1.0)
-    return True
 
 
 def test_hostile_input_ends_as_dead_letters_canaries_land_and_nothing_personal_leaks(

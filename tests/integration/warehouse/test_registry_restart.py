@@ -9,7 +9,6 @@ back, everything published before and after the outage lands, and ClickHouse agr
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from jamsos.topics import ensure_topics
 from tests.integration.kafka_helpers import topic_size
 from tests.integration.processes import start, stop
 from tests.integration.streams.records import closed, enrolled, paid
+from tests.integration.warehouse.helpers import wait_until
 
 OUTAGE_SIGN = "schema registry unavailable"
 """What the worker and the sink log while they wait for the registry."""
@@ -39,19 +39,6 @@ def feed(first: int, last: int) -> list[tuple[str, dict[str, Any]]]:
         events.append(enrolled(f"R{i}", "2019-01-05", agent=agent))
         events.append(paid(f"R{i}", "2019-01-07", months=1 + i % 3, collector=agent))
     return events
-
-
-def wait_until(condition: Any, timeout: float, what: str, *processes: Any) -> bool:
-    """Poll `condition` until true (True) or the deadline (False); a process of the
-    pipeline that exits meanwhile fails the test at once."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for process in processes:
-            assert process.poll() is None, f"a pipeline process exited while waiting for {what}"
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(1.0)
-    return True
 
 
 def test_a_registry_restart_mid_run_dead_letters_nothing_and_loses_nothing(

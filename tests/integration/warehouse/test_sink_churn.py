@@ -84,6 +84,13 @@ def changes(client: Client, db: str) -> int:
     return int(client.execute(f"SELECT uniqExact(change_id) FROM {db}.member_status_changes")[0][0])
 
 
+def joined(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """A new sink process, once the group has given it partitions."""
+    process = start_sink(settings, log)
+    wait_for(lambda: "sink assigned" in log.read_text(), 120, f"the sink of {log.name} to join")
+    return process
+
+
 def stop_gracefully(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=120) == 0
@@ -112,6 +119,24 @@ def assert_equals_a_calm_run(settings: Settings, client: Client, tmp_path: Path)
         admin.disconnect()
 
 
+def finish(
+    settings: Settings,
+    client: Client,
+    data: dataset.Dataset,
+    sinks: dict[str, subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    """Wait for every change, stop the two sinks still running (neither may have exited)
+    and compare the tables with a calm run's."""
+    expected = len(data.change_ids) + LOAD
+    db = settings.clickhouse_database
+    wait_for(lambda: changes(client, db) == expected, 300, "every change to land")
+    for name in ("a", "b"):
+        assert sinks[name].poll() is None, f"sink {name} exited"
+        stop_gracefully(sinks[name])
+    assert_equals_a_calm_run(settings, client, tmp_path)
+
+
 def test_three_sinks_join_leave_and_one_killed_land_every_row_once(
     warehouse: tuple[Settings, Client],
     serde: AvroSerde,
@@ -128,26 +153,17 @@ def test_three_sinks_join_leave_and_one_killed_land_every_row_once(
     load.start()
     wait_for(lambda: changes(client, db) > 0, 120, "the first rows")
 
-    log_c = tmp_path / "sink-c.log"
-    sinks["c"] = start_sink(settings, log_c)
-    wait_for(lambda: "sink assigned" in log_c.read_text(), 120, "the third sink to join")
+    sinks["c"] = joined(settings, tmp_path / "sink-c.log")
     stop_gracefully(sinks["c"])  # and leaves again
 
     os.kill(sinks["a"].pid, signal.SIGKILL)
     sinks["a"].wait()
     time.sleep(SESSION_TIMEOUT + 5)  # the group gives its partitions to the other sink
-    log_a = tmp_path / "sink-a-again.log"
-    sinks["a"] = start_sink(settings, log_a)
-    wait_for(lambda: "sink assigned" in log_a.read_text(), 120, "the killed sink to rejoin")
+    sinks["a"] = joined(settings, tmp_path / "sink-a-again.log")
 
     load.join(timeout=300)
     assert load.error is None
-    expected = len(data.change_ids) + LOAD
-    wait_for(lambda: changes(client, db) == expected, 300, "every change to land")
-    for name in ("a", "b"):
-        assert sinks[name].poll() is None, f"sink {name} exited"
-        stop_gracefully(sinks[name])
-    assert_equals_a_calm_run(settings, client, tmp_path)
+    finish(settings, client, data, sinks, tmp_path)
 
 
 def test_a_sink_leaving_and_rejoining_during_a_clickhouse_outage_loses_nothing(
@@ -179,18 +195,11 @@ def test_a_sink_leaving_and_rejoining_during_a_clickhouse_outage_loses_nothing(
         # Leaves with rows it could not land (SIGTERM: it tries once more, then exits
         # without committing them) and joins again while ClickHouse is still away.
         stop_gracefully(sinks["b"])
-        log_b = tmp_path / "sink-b-again.log"
-        sinks["b"] = start_sink(settings, log_b)
-        wait_for(lambda: "sink assigned" in log_b.read_text(), 120, "the sink to rejoin")
+        sinks["b"] = joined(settings, tmp_path / "sink-b-again.log")
         load.join(timeout=300)
         assert load.error is None
         time.sleep(max(0.0, 60 - (time.monotonic() - stopped_at)))  # a minute's outage
     finally:
         LocalStack(settings).up()
 
-    expected = len(data.change_ids) + LOAD
-    wait_for(lambda: changes(client, db) == expected, 300, "every change to land")
-    for name in ("a", "b"):
-        assert sinks[name].poll() is None, f"sink {name} exited"
-        stop_gracefully(sinks[name])
-    assert_equals_a_calm_run(settings, client, tmp_path)
+    finish(settings, client, data, sinks, tmp_path)
