@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.json_form import from_json_line
 from jamsos.contracts.validation import validate
 from jamsos.rules.events import Event, EventError, event_from_record
+from jamsos.rules.replay import replay
+from jamsos.settings import Settings
 
 
 @dataclass
@@ -34,3 +38,16 @@ def read_events(lines: Iterable[str]) -> EventFile:
         except (ContractError, EventError) as error:
             result.refused.append((number, f"{getattr(error, 'error_type', 'INVALID')}: {error}"))
     return result
+
+
+def replay_as_configured(
+    settings: Settings, events: Iterable[Event], as_of: date | None = None
+) -> list[dict[str, Any]]:
+    """`replay` under the rule settings the worker runs with (lapse, tick bound, holding)."""
+    return replay(
+        events,
+        as_of,
+        settings.lapse_months,
+        max_tick_advance_days=settings.max_tick_advance_days,
+        hold_days=settings.hold_days,
+    )

@@ -15,11 +15,14 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS
+from jamsos.rules.holding import DEFAULT_HOLD_DAYS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package runs from (an editable install); the stack's data lives below."""
 
-LOCAL_NIK_SECRET = "local-stack-only-not-a-secret"
-"""The keyed-hash secret used when none is configured *and* the target is the local stack."""
+LOCAL_NIK_SECRET_FILE = "secrets/nik-secret"
+"""Where, under the state directory, the local stack keeps the random NIK key it made."""
 
 
 def _default_state_dir() -> Path:
@@ -71,9 +74,12 @@ class Settings(BaseSettings):
 
     # -- rules ---------------------------------------------------------------------------
     lapse_months: int = 3
-    max_tick_advance_days: int = Field(default=31, gt=0)
+    max_tick_advance_days: int = Field(default=DEFAULT_MAX_TICK_ADVANCE_DAYS, gt=0)
     """Most days one `BusinessDayClosed` may move the business date forward (events.md,
     Bounds); a tick further ahead is a dead letter."""
+    hold_days: int = Field(default=DEFAULT_HOLD_DAYS, ge=0)
+    """Business days an event waits for its member's enrolment, or a reversal for its
+    payment, before it becomes a dead letter (events.md; `jamsos.rules.holding`)."""
     nik_secret: SecretStr | None = None
     """Key of the NIK hash (`nik_token`). Required unless the target is the local stack."""
 
@@ -140,13 +146,26 @@ class Settings(BaseSettings):
         """The physical topic name of contract topic `name`."""
         return f"{self.topic_prefix}{name}"
 
+    @property
+    def local_nik_secret_file(self) -> Path:
+        """The local stack's own NIK key (random, made by `jamsos stack up`, mode 0600)."""
+        return self.state_dir / LOCAL_NIK_SECRET_FILE
+
     def nik_key(self) -> bytes:
-        """The NIK hashing key; refuses to fall back to the local key outside the local stack."""
+        """The NIK hashing key: `JAMSOS_NIK_SECRET`, or, only when the target is the local
+        stack, the random key that stack made. Never a constant: a key anyone can read
+        would let anyone reverse the tokens by trying every NIK."""
         if self.nik_secret is not None and self.nik_secret.get_secret_value():
             return self.nik_secret.get_secret_value().encode()
-        if self.targets_local_stack:
-            return LOCAL_NIK_SECRET.encode()
-        raise ValueError("JAMSOS_NIK_SECRET is required outside the local stack")
+        if not self.targets_local_stack:
+            raise ValueError("JAMSOS_NIK_SECRET is required outside the local stack")
+        try:
+            return self.local_nik_secret_file.read_bytes().strip()
+        except FileNotFoundError:
+            raise ValueError(
+                f"JAMSOS_NIK_SECRET is not set and the local stack has no key at "
+                f"{self.local_nik_secret_file}: run `jamsos stack up` or set it"
+            ) from None
 
     def endpoints(self) -> dict[str, Any]:
         """What other processes need to reach the stack (no secrets)."""

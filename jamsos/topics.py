@@ -23,6 +23,11 @@ ORDERED_TOPICS = ("clock",)
 """Topics created with one partition, because their order is the contract: ticks carry no
 key, so on several partitions a consumer would see a later business day before an earlier
 one, and the tick bound (`jamsos.rules.clock`) would refuse the later one as a leap."""
+BROKER_TIMED_TOPICS = ("enrolments", "contributions", "clock")
+"""Topics whose messages carry the broker's append time (`LogAppendTime`): a tick applies
+after every member event that reached Kafka before it *by broker timestamp* (`status.md`),
+which the worker finds by timestamp (`streams.barrier`); a producer's clock is not trusted
+for that order."""
 OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
 
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
@@ -53,11 +58,14 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")
 
 
-def topic_configs(settings: Settings) -> dict[str, str]:
-    """Per-topic configs the project's topics are created with. Retention is long enough
-    to replay the pipeline over `topic_retention_days` (the broker's 7-day default would
-    make a 12-month replay, and a late dead-letter replay, impossible)."""
-    return {"retention.ms": str(settings.topic_retention_days * 24 * 3600 * 1000)}
+def topic_configs(settings: Settings, name: str = "") -> dict[str, str]:
+    """Per-topic configs topic `name` (before the prefix) is created with. Retention is
+    long enough to replay the pipeline over `topic_retention_days` (the broker's 7-day
+    default would make a 12-month replay, and a late dead-letter replay, impossible)."""
+    configs = {"retention.ms": str(settings.topic_retention_days * 24 * 3600 * 1000)}
+    if name in BROKER_TIMED_TOPICS:
+        configs["message.timestamp.type"] = "LogAppendTime"
+    return configs
 
 
 def partition_count(settings: Settings, name: str, partitions: int | None = None) -> int:
@@ -74,25 +82,21 @@ def ensure_topics(
 ) -> None:
     """Create the physical topics of `names` (before the prefix) that do not exist yet;
     `compacted` for topics that keep the last value per key (state changelogs)."""
+    names = list(names)
     counts = {settings.topic(name): partition_count(settings, name, partitions) for name in names}
+    contract_name = {settings.topic(name): name for name in names}
     admin = _admin(settings)
     try:
         existing = set(admin.list_topics())
         missing = [name for name in counts if name not in existing]
         if not missing:
             return
-        configs = {"cleanup.policy": "compact"} if compacted else topic_configs(settings)
-        dead_letters = settings.topic("dead-letters")
         new = [
             NewTopic(
                 name,
                 num_partitions=counts[name],
                 replication_factor=1,
-                topic_configs=(
-                    {**configs, "max.message.bytes": str(DEAD_LETTER_MAX_BYTES + 64 * 1024)}
-                    if name == dead_letters
-                    else configs
-                ),
+                topic_configs=_configs(settings, contract_name[name], compacted=compacted),
             )
             for name in missing
         ]
@@ -103,6 +107,15 @@ def ensure_topics(
         log.info("created topics %s", {name: counts[name] for name in missing})
     finally:
         admin.close()
+
+
+def _configs(settings: Settings, name: str, *, compacted: bool) -> dict[str, str]:
+    if compacted:
+        return {"cleanup.policy": "compact"}
+    configs = topic_configs(settings, name)
+    if name == "dead-letters":
+        configs["max.message.bytes"] = str(DEAD_LETTER_MAX_BYTES + 64 * 1024)
+    return configs
 
 
 def wait_for_partitions(

@@ -32,14 +32,16 @@ from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from streams.agent_processor import AgentProcessor
+from streams.barrier import TickBarrier
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
 from streams.offsets import OffsetGuard
+from streams.origin import Origin
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
-from streams.topics import WorkerTopics
+from streams.topics import MEMBER_INPUTS, WorkerTopics
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -95,12 +97,19 @@ def register_agents(
         nik_secret=settings.nik_key(),
         lapse_months=settings.lapse_months,
         max_tick_advance_days=settings.max_tick_advance_days,
+        hold_days=settings.hold_days,
     )
     agents = AgentProcessor(serde, agent_table)
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds
     contract_topic = {settings.topic(name): name for name in TOPICS}
 
     offsets = OffsetGuard(committed_offset(app))
+    barrier = TickBarrier(
+        settings.kafka_bootstrap,
+        app.conf.id,
+        [settings.topic(name) for name in MEMBER_INPUTS],
+        settings.kafka_partitions,
+    )
 
     def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
         """The stream's events in batches; acknowledged when the next batch is asked for,
@@ -212,8 +221,12 @@ def register_agents(
             for event in dense(events):
                 accepted = await admitted(deliveries, event)
                 if accepted is not None:
+                    message = event.message
                     key = accepted.record[key_field].encode()
-                    await deliveries.send(inbox.get_topic_name(), key, event.message.value or b"")
+                    origin = Origin(message.topic, message.partition, message.offset, message.key)
+                    await deliveries.send(
+                        inbox.get_topic_name(), key, message.value or b"", None, [origin.header()]
+                    )
             await deliveries.confirm()
 
     @app.agent(topics.member_inputs, name="intake-members")
@@ -226,12 +239,17 @@ def register_agents(
 
     @app.agent(topics.clock, name="intake-clock")
     async def intake_clock(stream: faust.StreamT) -> AsyncIterator[None]:
-        """A business day reaches every member partition, whichever worker holds it."""
+        """A business day reaches every member partition, whichever worker holds it, behind
+        the member events published before it (`streams.barrier`)."""
         deliveries = Deliveries(app)
         inbox = topics.member_inbox.get_topic_name()
         async for events in batches(stream):
             for event in dense(events):
                 if await admitted(deliveries, event) is not None:
+                    message = event.message
+                    await barrier.wait(
+                        round(message.timestamp * 1000), f"{message.partition}:{message.offset}"
+                    )
                     for partition in range(settings.kafka_partitions):
                         await deliveries.send(inbox, None, event.message.value or b"", partition)
             await deliveries.confirm()
@@ -254,7 +272,11 @@ def register_agents(
                         event,
                         (member_table, state_table),
                         partial(
-                            members.handle, message.partition, message.offset, message.value or b""
+                            members.handle,
+                            message.partition,
+                            message.offset,
+                            message.value or b"",
+                            Origin.from_headers(message.headers),
                         ),
                     )
             await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))

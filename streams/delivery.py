@@ -29,11 +29,18 @@ class Deliveries:
         self._futures: list[Awaitable[Any]] = []
 
     async def send(
-        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         """Hand one message to the producer. Straight to the producer, not `Topic.send`:
         Faust's per-message bookkeeping there was a tenth of the worker's time."""
-        self._futures.append(await self.app.producer.send(topic, key, value, partition, None, None))
+        self._futures.append(
+            await self.app.producer.send(topic, key, value, partition, None, headers)
+        )
 
     async def confirm(self) -> int:
         """Wait until Kafka has acknowledged the table writes queued in Faust's buffer and

@@ -14,6 +14,7 @@ Exactly-once *effect* on top of at-least-once delivery:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator, MutableMapping
@@ -21,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from jamsos.contracts.dead_letters import dead_letter
 from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.agent import AgentShare, member_agent_shares, share_to_list, share_updates
 from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS, tick_advance_refused
 from jamsos.rules.events import BusinessDayClosed, MemberEvent, event_from_record
+from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent, expire_held, held_events, next_expiry
 from jamsos.rules.member import (
     MemberLedger,
     Outcome,
@@ -34,8 +37,10 @@ from jamsos.rules.member import (
     evaluation_date,
     next_change_date,
 )
+from jamsos.topics import MEMBER_INBOX
 from streams.due_index import DueIndex
 from streams.emission import Emission, recall, remember
+from streams.origin import Origin
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +50,31 @@ TICKS_REMEMBERED = 3
 
 @dataclass
 class StoredMember:
-    """What the member table holds per member: ledger plus processing bookkeeping."""
+    """What the member table holds per member: ledger plus processing bookkeeping.
+
+    `held` keeps, for each event the ledger holds (`jamsos.rules.holding`), its input
+    message: `[topic, partition, offset, key, value]` (bytes as base64), so that the event
+    can become a dead letter of the original bytes once its holding period has passed.
+    """
 
     ledger: MemberLedger
     offset: int = -1
     outbox: list[list[Any]] = field(default_factory=list)
     due_on: date | None = None
     seq: int = 0
+    held: dict[str, list[Any]] = field(default_factory=dict)
 
     def dumps(self) -> bytes:
-        return json.dumps(
-            {
-                "l": self.ledger.to_dict(),
-                "o": self.offset,
-                "x": self.outbox,
-                "d": None if self.due_on is None else self.due_on.isoformat(),
-                "s": self.seq,
-            },
-            separators=(",", ":"),
-        ).encode()
+        data: dict[str, Any] = {
+            "l": self.ledger.to_dict(),
+            "o": self.offset,
+            "x": self.outbox,
+            "d": None if self.due_on is None else self.due_on.isoformat(),
+            "s": self.seq,
+        }
+        if self.held:
+            data["h"] = self.held
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def loads(cls, data: bytes) -> StoredMember:
@@ -74,7 +85,24 @@ class StoredMember:
             raw["x"],
             None if raw["d"] is None else date.fromisoformat(raw["d"]),
             raw["s"],
+            raw.get("h", {}),
         )
+
+    def hold(self, event_id: str, origin: Origin, value: bytes) -> None:
+        """Keep the input message of a held event."""
+        self.held[event_id] = [*origin.to_list(), base64.b64encode(value).decode()]
+
+    def release(self) -> None:
+        """Forget the input messages of events the ledger no longer holds."""
+        still = {h.event_id for h in held_events(self.ledger)}
+        self.held = {event_id: m for event_id, m in self.held.items() if event_id in still}
+
+    def held_message(self, event_id: str) -> tuple[Origin, bytes] | None:
+        """The input message of a held event, if it was kept."""
+        item = self.held.get(event_id)
+        if item is None:
+            return None
+        return Origin.from_list(item[:4]), base64.b64decode(item[4])
 
 
 @dataclass
@@ -154,6 +182,7 @@ class MemberProcessor:
         nik_secret: bytes,
         lapse_months: int = 3,
         max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS,
+        hold_days: int = DEFAULT_HOLD_DAYS,
     ) -> None:
         self.serde = serde
         self.members = members
@@ -163,6 +192,7 @@ class MemberProcessor:
         self.nik_secret = nik_secret
         self.lapse_months = lapse_months
         self.max_tick_advance_days = max_tick_advance_days
+        self.hold_days = hold_days
         self.batch_starts: dict[int, int] = {}
         self._keep_from: int | None = None
 
@@ -172,8 +202,11 @@ class MemberProcessor:
         self.batch_starts = first_offsets
 
     # -- entry point -----------------------------------------------------------------------
-    def handle(self, partition: int, offset: int, value: bytes) -> list[Emission]:
-        """Process one inbox message (already validated by the intake) of `partition`."""
+    def handle(
+        self, partition: int, offset: int, value: bytes, origin: Origin | None = None
+    ) -> list[Emission]:
+        """Process one inbox message (already validated by the intake) of `partition`;
+        `origin` is the input message it copies (default: the inbox message itself)."""
         self.state = PartitionKeys(self.partition_state, partition)
         self.due = DueIndex(self.state)
         self._keep_from = self.batch_starts.get(partition)
@@ -181,10 +214,13 @@ class MemberProcessor:
         event = event_from_record(decoded.record_name, decoded.record)
         if isinstance(event, BusinessDayClosed):
             return self.tick(offset, event.business_date)
-        return self.member_event(offset, event)  # type: ignore[arg-type]
+        origin = origin or Origin(MEMBER_INBOX, partition, offset, None)
+        return self.member_event(offset, event, origin, value)  # type: ignore[arg-type]
 
     # -- member events ---------------------------------------------------------------------
-    def member_event(self, offset: int, event: MemberEvent) -> list[Emission]:
+    def member_event(
+        self, offset: int, event: MemberEvent, origin: Origin | None = None, value: bytes = b""
+    ) -> list[Emission]:
         stored = self._load(event.member_id)
         if offset <= stored.offset:
             # Written again: after a kill -9 the local store can hold this member's state
@@ -197,6 +233,8 @@ class MemberProcessor:
         outcome = apply_event(
             stored.ledger, event, clock.business_date, self.lapse_months, nik_secret=self.nik_secret
         )
+        if outcome.held and origin is not None:
+            stored.hold(event.event_id, origin, value)
         return self._settle(stored, outcome, before, clock.business_date, offset)
 
     # -- business-day ticks ----------------------------------------------------------------
@@ -233,6 +271,8 @@ class MemberProcessor:
                 before = self._shares(
                     stored.ledger, last_closed.get(member_id, clock.business_date)
                 )
+                expired = expire_held(stored.ledger, day, self.hold_days)
+                emissions.extend(self._dead_letters(stored, expired))
                 outcome = advance(stored.ledger, day, self.lapse_months)
                 stored.due_on = None  # taken out of its bucket above
                 emissions.extend(self._settle(stored, outcome, before, day, offset))
@@ -273,19 +313,61 @@ class MemberProcessor:
         """Outputs of an outcome, re-filing in the due index, outbox, save."""
         ledger = stored.ledger
         emissions = self._outputs(outcome)
+        change_on: date | None = None
         if ledger.enrolled:
             on = evaluation_date(ledger, business_date)
             after = member_agent_shares(ledger, on, self.lapse_months)
             stored.seq += 1
             emissions.extend(self._share_emissions(ledger.member_id, before, after, on, stored.seq))
-            new_due = next_change_date(ledger, on, self.lapse_months)
-            self.due.move(ledger.member_id, stored.due_on, new_due)
-            if new_due is not None and business_date is None:
-                self._note_due_before_first_tick(new_due)
-            stored.due_on = new_due
+            change_on = next_change_date(ledger, on, self.lapse_months)
+        stored.release()
+        new_due = _earlier(change_on, self._expiry_to_file(ledger, business_date))
+        self.due.move(ledger.member_id, stored.due_on, new_due)
+        if new_due is not None and business_date is None:
+            self._note_due_before_first_tick(new_due)
+        stored.due_on = new_due
         stored.offset = offset
         stored.outbox = remember(stored.outbox, offset, emissions, self._keep_from)
         self.members[ledger.member_id] = stored.dumps()
+        return emissions
+
+    def _expiry_to_file(self, ledger: MemberLedger, business_date: date | None) -> date | None:
+        """The day a tick must look at the member for its held events: when the first
+        expires, but never a day already closed (a late event held past its period is
+        dead-lettered by the next tick)."""
+        expiry = next_expiry(ledger, self.hold_days)
+        if expiry is None or business_date is None:
+            return expiry
+        return max(expiry, business_date + timedelta(days=1))
+
+    def _dead_letters(self, stored: StoredMember, expired: list[HeldEvent]) -> list[Emission]:
+        """The dead letters of held events whose holding period has passed."""
+        emissions = []
+        for held in expired:
+            kept = stored.held_message(held.event_id)
+            if kept is None:  # held before input messages were kept: nothing to send
+                log.warning("held event %s expired without its message", held.event_id)
+                continue
+            origin, value = kept
+            error = ContractError(held.error_type, held.reason(self.hold_days))
+            log.warning(
+                "dead letter %s:%s:%s: %s", origin.topic, origin.partition, origin.offset, error
+            )
+            record = dead_letter(
+                topic=origin.topic,
+                partition=origin.partition,
+                offset=origin.offset,
+                key=origin.key,
+                value=value,
+                error=error,
+            )
+            emissions.append(
+                Emission(
+                    "dead-letters",
+                    origin.key,
+                    self.serde.encode("dead-letters", "DeadLetter", record),
+                )
+            )
         return emissions
 
     def _outputs(self, outcome: Outcome) -> list[Emission]:
@@ -364,6 +446,12 @@ def _ticks_to_remember(ticks: list[int], offset: int, batch_start: int | None) -
     ticks = [*ticks, offset]
     in_flight = [t for t in ticks if batch_start is not None and t >= batch_start]
     return sorted(set(ticks[-TICKS_REMEMBERED:]) | set(in_flight))
+
+
+def _earlier(first: date | None, second: date | None) -> date | None:
+    if first is None or second is None:
+        return first or second
+    return min(first, second)
 
 
 def _first_day_to_sweep(clock: PartitionClock, business_date: date) -> date | None:

@@ -9,8 +9,7 @@ from typing import TextIO
 import click
 
 from jamsos.cli.common import load_settings, one_line_errors
-from jamsos.replay_file import read_events
-from jamsos.rules.replay import replay as replay_events
+from jamsos.replay_file import read_events, replay_as_configured
 
 
 @click.command()
@@ -32,5 +31,5 @@ def replay(file: TextIO, as_of: object) -> None:
     for number, reason in parsed.refused:
         click.echo(f"line {number}: {reason}", err=True)
     target: date | None = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
-    for line in replay_events(parsed.events, target, settings.lapse_months):
+    for line in replay_as_configured(settings, parsed.events, target):
         click.echo(json.dumps(line, separators=(",", ":")))

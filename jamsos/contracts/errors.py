@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from jamsos.rules import holding
+
 __all__ = ["ContractError", "ErrorType"]
 
 
@@ -26,8 +28,10 @@ class ErrorType(StrEnum):
     """The record type (or schema id) is not part of the contract, or not on that topic."""
     VALIDATION_ERROR = "VALIDATION_ERROR"
     """The record decodes but breaks a rule of events.md (e.g. ``months`` = 0)."""
-    UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
+    UNKNOWN_PAYMENT = holding.UNKNOWN_PAYMENT
     """A reversal names a payment that never arrived within the holding period."""
+    UNHELD_EVENT = holding.UNHELD_EVENT
+    """An event of a member whose enrolment never arrived within the holding period."""
     PROCESSING_ERROR = "PROCESSING_ERROR"
     """The worker failed while applying a valid message (a defect, or input no rule
     foresaw): the message is set aside so that the rest of its batch goes on."""

@@ -19,8 +19,7 @@ from jamsos.demo.processes import Children, RunError
 from jamsos.demo.progress import CatchUpBar, PublishBar, bars, logs_to
 from jamsos.demo.report import build_report
 from jamsos.exits import EXIT_AGENT_FAILED
-from jamsos.replay_file import read_events
-from jamsos.rules.replay import replay
+from jamsos.replay_file import read_events, replay_as_configured
 from jamsos.settings import Settings
 from jamsos.simulation import Simulation, SimulationConfig
 from jamsos.simulation.publishing import publish_simulation
@@ -139,7 +138,7 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
             f"{summary.delayed:,} late, {summary.invalid_total:,} invalid)"
         )
         with events_file.open(encoding="utf-8") as lines:
-            expected = replay(read_events(lines).events)
+            expected = replay_as_configured(settings, read_events(lines).events)
         say("waiting for the workers and the sink to catch up ...")
         probe = LagProbe(settings)
         try:

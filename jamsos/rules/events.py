@@ -10,6 +10,7 @@ keyed hash of the NIK (:func:`nik_token`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from typing import Any
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_DATE = date(1970, 1, 1)
 NIK_TOKEN_HEX_CHARS = 32
+NIK_KEY_ID_HEX_CHARS = 8
 
 
 class EventError(ValueError):
@@ -142,14 +144,26 @@ _DATE_FIELDS = frozenset({"effective_date", "business_date"})
 _INT_FIELDS = frozenset({"months", "amount", "declared_income"})
 
 
+@functools.lru_cache(maxsize=8)
+def nik_key_id(secret: bytes) -> str:
+    """A short name of the NIK key that does not reveal it (an HMAC of a fixed label).
+
+    Every token starts with it, so tokens made under different keys can be told apart:
+    during a key rotation a dashboard can count members per key, and a token is only ever
+    compared with tokens of the same key.
+    """
+    return hmac.new(secret, b"jamsos nik key id", hashlib.sha256).hexdigest()[:NIK_KEY_ID_HEX_CHARS]
+
+
 def nik_token(nik: str, secret: bytes) -> str:
-    """Keyed hash standing in for the NIK wherever a stable member identity is needed.
+    """Keyed hash standing in for the NIK wherever a stable member identity is needed:
+    `<key id>:<32 hex digits>`.
 
     A plain hash of a 16-digit number can be reversed by trying all numbers; keying it with
     a secret from configuration prevents that while keeping the token stable across runs.
     """
     digest = hmac.new(secret, nik.encode("utf-8"), hashlib.sha256).hexdigest()
-    return digest[:NIK_TOKEN_HEX_CHARS]
+    return f"{nik_key_id(secret)}:{digest[:NIK_TOKEN_HEX_CHARS]}"
 
 
 def to_utc_datetime(value: Any) -> datetime:

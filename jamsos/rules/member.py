@@ -190,7 +190,8 @@ class MemberLedger:
     (duplicates included), so the evaluation date never goes back and does not depend on
     which of two competing events won. ``emitted`` is the last state sent downstream, used
     to detect changes. Facts are changed only through :func:`apply_event` and
-    :meth:`drop_held_reversal`, which keep the cached paid-through month in step.
+    :func:`jamsos.rules.holding.expire_held`, which keep the cached paid-through month in
+    step.
     """
 
     member_id: str
@@ -243,21 +244,9 @@ class MemberLedger:
         return None
 
     def held_reversals(self) -> list[Reversal]:
-        """Reversals whose payment has not been seen (the worker may dead-letter them)."""
+        """Reversals whose payment has not been seen (held: `jamsos.rules.holding`)."""
         known = {payment.payment_id for payment in self.payments}
         return [r for pid, r in sorted(self.reversals.items()) if pid not in known]
-
-    def drop_held_reversal(self, payment_id: str) -> bool:
-        """Forget a held reversal, e.g. once the worker has dead-lettered it.
-
-        Returns whether something was dropped. A reversal whose payment is known is never
-        dropped: it has taken effect.
-        """
-        if payment_id not in self.reversals or self.payment(payment_id) is not None:
-            return False
-        del self.reversals[payment_id]
-        self.facts_changed()
-        return True
 
     def to_dict(self) -> dict[str, Any]:
         """Compact JSON-serialisable form for the state store (see :func:`ledger_from_dict`)."""
@@ -600,8 +589,8 @@ class Outcome:
 
     ``applied`` says the ledger changed and must be saved. ``rejection`` says why the
     event had no effect (a duplicate) or no effect yet (``held``: the member is not
-    enrolled, or the reversed payment is unknown); deciding when a held event has waited
-    long enough to be dead-lettered is the worker's business.
+    enrolled, or the reversed payment is unknown); how long it stays held is decided by
+    `jamsos.rules.holding`.
     """
 
     changes: list[StatusChange] = field(default_factory=list)

@@ -21,6 +21,7 @@ from jamsos.rules.events import (
     Event,
     MemberEvent,
 )
+from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent, expire_held, held_events
 from jamsos.rules.member import (
     DEFAULT_LAPSE_MONTHS,
     MemberLedger,
@@ -44,6 +45,10 @@ class ReplayState:
     lapse_months: int = DEFAULT_LAPSE_MONTHS
     ledgers: dict[str, MemberLedger] = field(default_factory=dict)
     books: dict[str, AgentBook] = field(default_factory=dict)
+    expired: list[tuple[str, HeldEvent]] = field(default_factory=list)
+    """Held events that became dead letters, with their member, in the order they did."""
+    holding: set[str] = field(default_factory=set)
+    """Members whose ledger holds an event, so a tick looks at only those."""
 
     def book(self, agent_id: str) -> AgentBook:
         """The agent's book, created on first use."""
@@ -78,10 +83,13 @@ def replay_state(
     *,
     nik_secret: bytes = REPLAY_NIK_SECRET,
     max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS,
+    hold_days: int = DEFAULT_HOLD_DAYS,
 ) -> ReplayState:
     """Apply ``events`` in the given order, then bring every member and agent to ``as_of``.
     Ticks the business clock refuses (`jamsos.rules.clock`) are left out, as the worker
-    dead-letters them."""
+    dead-letters them; each tick that moves the business date expires the held events
+    whose holding period has passed (`jamsos.rules.holding`), as the worker does when it
+    closes those days."""
     items = list(events)
     target = as_of if as_of is not None else default_as_of(items, max_tick_advance_days)
     state = ReplayState(as_of=target, lapse_months=lapse_months)
@@ -95,10 +103,13 @@ def replay_state(
             business_date = _later_of(business_date, event.business_date)
             if target is not None:
                 business_date = min(business_date, target)
+            _expire_held(state, business_date, hold_days)
         elif isinstance(event, AgentRegistered | AgentStatusChanged):
             state.book(event.agent_id).apply_event(event)
         else:
             _apply_member_event(state, event, business_date, lapse_months, nik_secret)
+            if held_events(state.ledgers[event.member_id]):
+                state.holding.add(event.member_id)
     for member_id, ledger in sorted(state.ledgers.items()):
         if target is not None and ledger.enrolled:
             advance(ledger, target, lapse_months)
@@ -107,6 +118,14 @@ def replay_state(
         for agent_id, share in member_agent_shares(ledger, target, lapse_months).items():
             state.book(agent_id).set_share(member_id, share)
     return state
+
+
+def _expire_held(state: ReplayState, business_date: date, hold_days: int) -> None:
+    for member_id in sorted(state.holding):
+        ledger = state.ledgers[member_id]
+        state.expired.extend((member_id, h) for h in expire_held(ledger, business_date, hold_days))
+        if not held_events(ledger):
+            state.holding.discard(member_id)
 
 
 def _agents_named(ledger: MemberLedger) -> set[str]:
@@ -205,10 +224,21 @@ def replay(
     events: Iterable[Event],
     as_of: date | None = None,
     lapse_months: int = DEFAULT_LAPSE_MONTHS,
+    *,
+    max_tick_advance_days: int = DEFAULT_MAX_TICK_ADVANCE_DAYS,
+    hold_days: int = DEFAULT_HOLD_DAYS,
 ) -> list[dict[str, Any]]:
     """The final state of every member and agent in ``events``, as ``jamsos replay`` prints.
 
     ``as_of`` defaults to the latest ``BusinessDayClosed`` in the input, else the latest
     event date; each member is evaluated on the later of it and its own latest event.
     """
-    return replay_lines(replay_state(events, as_of, lapse_months))
+    return replay_lines(
+        replay_state(
+            events,
+            as_of,
+            lapse_months,
+            max_tick_advance_days=max_tick_advance_days,
+            hold_days=hold_days,
+        )
+    )

@@ -9,6 +9,8 @@ stops, by pid, only the processes `up` started.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,6 +62,7 @@ class LocalStack:
         """Start every server that is not running; wait until all are ready."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         _require_disk_space(self.settings)
+        make_local_nik_secret(self.settings)
         started: list[Server] = []
         for server in self.servers:
             if server.process.pid() is not None:
@@ -99,6 +102,21 @@ class LocalStack:
                 for state in states
             },
         }
+
+
+def make_local_nik_secret(settings: Settings) -> None:
+    """Give the local stack a NIK key of its own the first time it comes up: 32 random
+    bytes, readable by this user only, kept with the stack's data (and removed with it)."""
+    path = settings.local_nik_secret_file
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another `stack up` made it a moment ago
+        return
+    with os.fdopen(descriptor, "w") as key:
+        key.write(secrets.token_hex(32))
 
 
 def _require_disk_space(settings: Settings) -> None:

@@ -16,7 +16,8 @@ from jamsos.contracts.errors import ContractError
 from jamsos.contracts.serde import AvroSerde
 from streams.agent_processor import AgentProcessor
 from streams.emission import Emission
-from streams.member_processor import MemberProcessor
+from streams.member_processor import MemberProcessor, StoredMember
+from streams.origin import Origin
 from tests.integration.streams.records import closed, enrolled, paid, reversed_
 
 SECRET = b"test-secret"
@@ -267,3 +268,48 @@ def test_a_redelivered_share_update_writes_the_share_again(serde: AvroSerde) -> 
 
     assert changelog.written == dict(changelog)  # every key the agent holds, written again
     assert any(key.startswith("share:AG-7:") for key in changelog.written)
+
+
+def test_held_events_become_dead_letters_of_their_input_message_after_hold_days(
+    serde: AvroSerde,
+) -> None:
+    """A payment of a member nobody enrols and a reversal of a payment that never comes
+    wait `hold_days` business days, then leave as dead letters that name the input
+    message (topic, partition, offset, key, bytes) so they can be re-published there."""
+    partition = Partition(serde)
+    partition.feed(closed("2019-01-10"), enrolled("M2", "2019-01-10"))
+    orphan = serde.encode("contributions", *paid("M1", "2019-01-12", payment="P-ORPHAN"))
+    reversal = serde.encode("contributions", *reversed_("M2", "2019-01-20", "P-NEVER"))
+    handle = partition.processor.handle
+    assert handle(0, 10, orphan, Origin("in.contributions", 3, 41, b"k1")) == []
+    handle(0, 11, reversal, Origin("in.contributions", 1, 7, None))
+
+    quiet = partition.feed(closed("2019-02-01"), closed("2019-02-11"))  # 30 days: still held
+    assert decoded(serde, quiet, "dead-letters") == []
+    out = partition.feed(closed("2019-02-12"), closed("2019-02-20"), closed("2019-02-21"))
+
+    letters = decoded(serde, out, "dead-letters")
+    assert [(d["topic"], d["partition"], d["offset"], d["key"]) for d in letters] == [
+        ("in.contributions", 3, 41, b"k1"),
+        ("in.contributions", 1, 7, None),
+    ]
+    assert [d["value"] for d in letters] == [orphan, reversal]
+    assert [d["error_type"] for d in letters] == ["UNHELD_EVENT", "UNKNOWN_PAYMENT"]
+    assert letters[1]["error"] == (
+        "held 30 business days after 2019-01-20 for payment P-NEVER, which has not arrived"
+    )
+    stored = {m: StoredMember.loads(partition.members[m]) for m in ("M1", "M2")}
+    assert all(s.held == {} and not s.ledger.payments for s in stored.values())
+    assert not stored["M2"].ledger.reversals
+
+
+def test_an_event_released_by_its_enrolment_is_forgotten_and_never_dead_lettered(
+    serde: AvroSerde,
+) -> None:
+    partition = Partition(serde)
+    partition.feed(closed("2019-01-10"), paid("M1", "2019-01-12"))
+    assert StoredMember.loads(partition.members["M1"]).held  # its input message is kept
+    partition.feed(enrolled("M1", "2019-01-10"))
+    assert StoredMember.loads(partition.members["M1"]).held == {}
+    out = partition.feed(closed("2019-02-10"), closed("2019-03-10"))
+    assert decoded(serde, out, "dead-letters") == []

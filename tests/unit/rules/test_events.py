@@ -12,6 +12,7 @@ from jamsos.rules.events import (
     MemberEnrolled,
     event_from_record,
     event_to_record,
+    nik_key_id,
     nik_token,
 )
 
@@ -94,5 +95,8 @@ def test_nik_token_is_keyed_and_stable() -> None:
     nik = "3201234567890123"
     assert nik_token(nik, b"a") == nik_token(nik, b"a")
     assert nik_token(nik, b"a") != nik_token(nik, b"b")
-    assert len(nik_token(nik, b"a")) == 32
+    key_id, digest = nik_token(nik, b"a").split(":")
+    assert (key_id, len(digest)) == (nik_key_id(b"a"), 32)
+    assert nik_key_id(b"a") != nik_key_id(b"b")
+    assert len(nik_key_id(b"a")) == 8
     assert nik not in nik_token(nik, b"a")

@@ -234,16 +234,6 @@ def test_reversal_of_unknown_payment_is_held_until_the_payment_arrives() -> None
     assert arrived.rejection is None
     assert paid_through(ledger) == month("2019-01")
     assert ledger.held_reversals() == []
-    assert not ledger.drop_held_reversal(payment.payment_id)
-
-
-def test_dropped_held_reversal_no_longer_applies() -> None:
-    ledger = ledger_of([enrolled("2019-01-10"), paid("2019-01-12")])
-    payment = paid("2019-02-10")
-    apply(ledger, reversed_(payment, "2019-02-12"))
-    assert ledger.drop_held_reversal(payment.payment_id)
-    apply(ledger, payment)
-    assert paid_through(ledger) == month("2019-02")
 
 
 # --------------------------------------------------------------------------- holding

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jamsos.rules.events import Event
-from jamsos.rules.replay import default_as_of, replay
+from jamsos.rules.replay import default_as_of, replay, replay_lines, replay_state
 
 from .builders import closed, day, enrolled, paid, registered, reversed_
 
@@ -100,3 +100,18 @@ def test_explicit_as_of_earlier_than_a_closed_day() -> None:
         line for line in replay(events, as_of=day("2019-02-16")) if line["kind"] == "member"
     ]
     assert (member["status"], member["arrears_months"]) == ("GRACE", 1)
+
+
+def test_replay_expires_held_events_on_the_ticks_the_worker_would() -> None:
+    """A payment waits 30 business days for its enrolment: the tick of 2019-02-12 drops
+    it, so the enrolment that comes after that finds nothing paid."""
+    early = paid("2019-01-12", member="LATE")
+    kept = paid("2019-01-12", member="SOON")
+    events = [closed("2019-01-12"), early, kept, enrolled("2019-01-20", member="SOON")]
+    events += [closed("2019-02-11"), closed("2019-02-12"), enrolled("2019-01-10", member="LATE")]
+    state = replay_state(events)
+    assert [(member, held.event_id) for member, held in state.expired] == [("LATE", early.event_id)]
+    lines = {line["member_id"]: line for line in replay_lines(state) if line["kind"] == "member"}
+    assert (lines["LATE"]["status"], lines["LATE"]["paid_through"]) == ("NEW", None)
+    assert (lines["SOON"]["status"], lines["SOON"]["paid_through"]) == ("ACTIVE", "2019-01")
+    assert replay_state(events, hold_days=31).expired == []

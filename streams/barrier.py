@@ -1,0 +1,140 @@
+"""A business-day tick waits for the member events published before it.
+
+Ticks and member events reach the member inbox through two intake agents. The clock topic
+is tiny and its intake never has a backlog, while the member inputs can be minutes behind
+on a busy worker; left alone, a tick overtakes the payments made before it, closes days
+for members whose payments are still on their way and emits arrears and lapse alerts
+that the next payment takes back (the demo once counted 8 times the FINAL_WARNINGs of an
+unhurried run). Holding rules make it worse: a payment held for its enrolment would expire
+because a tick ran ahead of the enrolment.
+
+So the clock intake forwards a tick only once the worker group has committed, on every
+partition of the member input topics, past the last message published no later than the
+tick (found by the tick's timestamp, `list_partition_offsets` with a timestamp spec).
+The intake commits an input message only after its inbox copy is acknowledged, so at that
+point every earlier member event is in the inbox ahead of the tick. The cost is that
+ticks trail member events by about a commit interval; events published *after* a tick may
+then overtake it by as much, which changes no final state (an event is evaluated on its
+own date whichever side of the tick it lands).
+
+The admin client is blocking and runs on one thread of its own; a failed probe is retried,
+never turned into a forwarded tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, OffsetSpec
+from kafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+POLL_SECONDS = 0.2
+"""How often the group's committed offsets are read while a tick waits."""
+REPORT_SECONDS = 30.0
+"""How often a tick that is still waiting says so in the log."""
+_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
+
+
+def barrier_targets(
+    at_tick: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Per partition, the offset the group must have committed before the tick may pass.
+
+    `at_tick` is the first offset whose timestamp is later than the tick's (-1 when there is
+    none yet: then every message there is older, and the partition's end is the target).
+    """
+    return {tp: offset if offset >= 0 else ends[tp] for tp, offset in at_tick.items()}
+
+
+def still_behind(
+    targets: Mapping[TopicPartition, int], committed: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Messages still to be committed per partition; empty when the tick may pass. A
+    partition the group never committed on counts from offset 0."""
+    behind = {tp: target - committed.get(tp, 0) for tp, target in targets.items()}
+    return {tp: count for tp, count in behind.items() if count > 0}
+
+
+class TickBarrier:
+    """Waits until the member events published before a tick are in the inbox."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topics: Iterable[str],
+        partitions: int,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.partitions = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        self.poll_seconds = poll_seconds
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tick-barrier")
+        self._admin: KafkaAdminClient | None = None
+
+    async def wait(self, published_ms: int, label: str) -> None:
+        """Return once the group has committed every member event published at or before
+        `published_ms` (the tick's timestamp); `label` names the tick in the log."""
+        loop = asyncio.get_running_loop()
+        targets = await self._probe(lambda: self._targets(published_ms), label)
+        reported = loop.time()
+        while True:
+            committed = await self._probe(self._committed, label)
+            behind = still_behind(targets, committed)
+            if not behind:
+                return
+            if loop.time() - reported >= REPORT_SECONDS:
+                reported = loop.time()
+                log.info(
+                    "tick %s waits for %d member events published before it",
+                    label,
+                    sum(behind.values()),
+                )
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _probe(self, call: Callable[[], _T], label: str) -> _T:
+        """`call()` on the barrier's thread, repeated until the cluster answers."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return await loop.run_in_executor(self._thread, call)
+            except _PROBE_ERRORS as error:
+                log.warning("tick %s: reading offsets failed (%r); retrying", label, error)
+                self._reset()
+                await asyncio.sleep(1.0)
+
+    def _targets(self, published_ms: int) -> dict[TopicPartition, int]:
+        admin = self._client()
+        after = admin.list_partition_offsets(dict.fromkeys(self.partitions, published_ms + 1))
+        ends = admin.list_partition_offsets(dict.fromkeys(self.partitions, OffsetSpec.LATEST))
+        return barrier_targets(
+            {tp: after[tp].offset for tp in self.partitions},
+            {tp: ends[tp].offset for tp in self.partitions},
+        )
+
+    def _committed(self) -> dict[TopicPartition, int]:
+        answer = self._client().list_group_offsets({self.group: self.partitions})[self.group]
+        return {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
+
+    def _client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, client_id="jamsos-tick-barrier"
+            )
+        return self._admin
+
+    def _reset(self) -> None:
+        """Drop a client whose connections may have gone bad; the next probe makes one."""
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            self._thread.submit(admin.close)
