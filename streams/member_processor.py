@@ -27,15 +27,14 @@ from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.agent import AgentShare, member_agent_shares, share_to_list, share_updates
 from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS, tick_advance_refused
+from jamsos.rules.days import close_day, first_day_to_close, next_due
 from jamsos.rules.events import BusinessDayClosed, MemberEvent, event_from_record
-from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent, expire_held, held_events, next_expiry
+from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent, held_events
 from jamsos.rules.member import (
     MemberLedger,
     Outcome,
-    advance,
     apply_event,
     evaluation_date,
-    next_change_date,
 )
 from jamsos.topics import MEMBER_INBOX
 from streams.due_index import DueIndex
@@ -94,6 +93,8 @@ class StoredMember:
 
     def release(self) -> None:
         """Forget the input messages of events the ledger no longer holds."""
+        if not self.held:
+            return
         still = {h.event_id for h in held_events(self.ledger)}
         self.held = {event_id: m for event_id, m in self.held.items() if event_id in still}
 
@@ -253,7 +254,7 @@ class MemberProcessor:
         )
         if refused is not None:
             raise ContractError(ErrorType.VALIDATION_ERROR, refused, field="business_date")
-        first_day = _first_day_to_sweep(clock, business_date)
+        first_day = first_day_to_close(clock.business_date, clock.earliest_due, business_date)
         previous = clock.ticks
         clock.ticks = _ticks_to_remember(previous, offset, self._keep_from)
         for forgotten in set(previous) - set(clock.ticks):
@@ -271,9 +272,8 @@ class MemberProcessor:
                 before = self._shares(
                     stored.ledger, last_closed.get(member_id, clock.business_date)
                 )
-                expired = expire_held(stored.ledger, day, self.hold_days)
+                outcome, expired = close_day(stored.ledger, day, self.lapse_months, self.hold_days)
                 emissions.extend(self._dead_letters(stored, expired))
-                outcome = advance(stored.ledger, day, self.lapse_months)
                 stored.due_on = None  # taken out of its bucket above
                 emissions.extend(self._settle(stored, outcome, before, day, offset))
                 last_closed[member_id] = day
@@ -313,15 +313,13 @@ class MemberProcessor:
         """Outputs of an outcome, re-filing in the due index, outbox, save."""
         ledger = stored.ledger
         emissions = self._outputs(outcome)
-        change_on: date | None = None
         if ledger.enrolled:
             on = evaluation_date(ledger, business_date)
             after = member_agent_shares(ledger, on, self.lapse_months)
             stored.seq += 1
             emissions.extend(self._share_emissions(ledger.member_id, before, after, on, stored.seq))
-            change_on = next_change_date(ledger, on, self.lapse_months)
         stored.release()
-        new_due = _earlier(change_on, self._expiry_to_file(ledger, business_date))
+        new_due = next_due(ledger, business_date, self.lapse_months, self.hold_days)
         self.due.move(ledger.member_id, stored.due_on, new_due)
         if new_due is not None and business_date is None:
             self._note_due_before_first_tick(new_due)
@@ -330,15 +328,6 @@ class MemberProcessor:
         stored.outbox = remember(stored.outbox, offset, emissions, self._keep_from)
         self.members[ledger.member_id] = stored.dumps()
         return emissions
-
-    def _expiry_to_file(self, ledger: MemberLedger, business_date: date | None) -> date | None:
-        """The day a tick must look at the member for its held events: when the first
-        expires, but never a day already closed (a late event held past its period is
-        dead-lettered by the next tick)."""
-        expiry = next_expiry(ledger, self.hold_days)
-        if expiry is None or business_date is None:
-            return expiry
-        return max(expiry, business_date + timedelta(days=1))
 
     def _dead_letters(self, stored: StoredMember, expired: list[HeldEvent]) -> list[Emission]:
         """The dead letters of held events whose holding period has passed."""
@@ -446,18 +435,3 @@ def _ticks_to_remember(ticks: list[int], offset: int, batch_start: int | None) -
     ticks = [*ticks, offset]
     in_flight = [t for t in ticks if batch_start is not None and t >= batch_start]
     return sorted(set(ticks[-TICKS_REMEMBERED:]) | set(in_flight))
-
-
-def _earlier(first: date | None, second: date | None) -> date | None:
-    if first is None or second is None:
-        return first or second
-    return min(first, second)
-
-
-def _first_day_to_sweep(clock: PartitionClock, business_date: date) -> date | None:
-    """The first day this tick closes, or None when the business date does not move."""
-    if clock.business_date is not None:
-        if business_date <= clock.business_date:
-            return None
-        return clock.business_date + timedelta(days=1)
-    return min(clock.earliest_due or business_date, business_date)

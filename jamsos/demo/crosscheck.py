@@ -30,6 +30,18 @@ PERIOD_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class AlertComparison:
+    """Alert ids raised live (`lapse_alerts`) against those `jamsos replay` raises with the
+    file's lines in publish order. Reported, not judged: a tick may still meet member events
+    published just after it (by up to a commit interval), so the judgement it makes can
+    differ from the replay's; final states cannot."""
+
+    both: int
+    only_live: int
+    only_replay: int
+
+
 @dataclass
 class CrossCheck:
     members: int = 0
@@ -37,6 +49,7 @@ class CrossCheck:
     periods: int = 0
     differences: list[str] = field(default_factory=list)
     total_differences: int = 0
+    alerts: AlertComparison | None = None
 
     @property
     def passed(self) -> bool:
@@ -105,4 +118,11 @@ def cross_check(client: Client, replay_lines: list[dict[str, Any]], limit: int =
                 result.differences.append(f"{kind} {key}: replay {want}, ClickHouse {got}")
     result.total_differences = len(result.differences)
     del result.differences[limit:]
+    result.alerts = compare_alerts(client, replay_lines)
     return result
+
+
+def compare_alerts(client: Client, replay_lines: list[dict[str, Any]]) -> AlertComparison:
+    offline = {line["alert_id"] for line in replay_lines if line["kind"] == "alert"}
+    live = {row[0] for row in client.execute("SELECT DISTINCT alert_id FROM lapse_alerts")}
+    return AlertComparison(len(live & offline), len(live - offline), len(offline - live))

@@ -107,4 +107,10 @@ def build_report(
         + ("all equal" if check.passed else f"{check.total_differences} differ")
     ]
     out += [f"  {line}" for line in check.differences]
+    if check.alerts is not None:
+        alerts = check.alerts
+        out += [
+            f"  lapse alerts: {alerts.both:,} raised live and by the replay in publish order, "
+            f"{alerts.only_live:,} only live, {alerts.only_replay:,} only by the replay"
+        ]
     return out

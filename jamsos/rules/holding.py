@@ -48,6 +48,8 @@ class HeldEvent:
 
 def held_events(ledger: MemberLedger) -> list[HeldEvent]:
     """Every held event of the ledger, oldest first."""
+    if ledger.enrolment is not None and not ledger.reversals:
+        return []  # the common case, asked on every event and tick: kept cheap
     if ledger.enrolment is None:
         enrolment = f"the enrolment of member {ledger.member_id}"
         held = [

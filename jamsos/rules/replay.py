@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from jamsos.rules.agent import AgentBook, AgentFigures, PeriodFigures, member_agent_shares
 from jamsos.rules.clock import DEFAULT_MAX_TICK_ADVANCE_DAYS, tick_advance_refused
+from jamsos.rules.days import close_day, first_day_to_close, next_due
 from jamsos.rules.events import (
     AgentRegistered,
     AgentStatusChanged,
     BusinessDayClosed,
     Event,
-    MemberEvent,
 )
-from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent, expire_held, held_events
+from jamsos.rules.holding import DEFAULT_HOLD_DAYS, HeldEvent
 from jamsos.rules.member import (
     DEFAULT_LAPSE_MONTHS,
+    LapseAlert,
     MemberLedger,
     MemberState,
     advance,
@@ -47,8 +48,12 @@ class ReplayState:
     books: dict[str, AgentBook] = field(default_factory=dict)
     expired: list[tuple[str, HeldEvent]] = field(default_factory=list)
     """Held events that became dead letters, with their member, in the order they did."""
-    holding: set[str] = field(default_factory=set)
-    """Members whose ledger holds an event, so a tick looks at only those."""
+    alerts: dict[str, LapseAlert] = field(default_factory=dict)
+    """Every alert the worker would emit, by `alert_id` (a re-emission keeps its id)."""
+
+    def note_alerts(self, alerts: Iterable[LapseAlert]) -> None:
+        for alert in alerts:
+            self.alerts.setdefault(alert.alert_id, alert)
 
     def book(self, agent_id: str) -> AgentBook:
         """The agent's book, created on first use."""
@@ -86,30 +91,32 @@ def replay_state(
     hold_days: int = DEFAULT_HOLD_DAYS,
 ) -> ReplayState:
     """Apply ``events`` in the given order, then bring every member and agent to ``as_of``.
-    Ticks the business clock refuses (`jamsos.rules.clock`) are left out, as the worker
-    dead-letters them; each tick that moves the business date expires the held events
-    whose holding period has passed (`jamsos.rules.holding`), as the worker does when it
-    closes those days."""
+
+    Ticks apply where they stand, as the worker applies them: each closes the days up to
+    its date one by one for the members filed under each day (`jamsos.rules.days`), which
+    is when alerts are raised and held events expire. Ticks the business clock refuses
+    (`jamsos.rules.clock`) are left out, as the worker dead-letters them.
+    """
     items = list(events)
     target = as_of if as_of is not None else default_as_of(items, max_tick_advance_days)
     state = ReplayState(as_of=target, lapse_months=lapse_months)
-    business_date: date | None = None
+    schedule = _Schedule(state, lapse_months, hold_days)
     clock: date | None = None
     for event in items:
         if isinstance(event, BusinessDayClosed):
             if tick_advance_refused(clock, event.business_date, max_tick_advance_days):
                 continue
             clock = _later_of(clock, event.business_date)
-            business_date = _later_of(business_date, event.business_date)
-            if target is not None:
-                business_date = min(business_date, target)
-            _expire_held(state, business_date, hold_days)
+            schedule.close_days_to(clock if target is None else min(clock, target))
         elif isinstance(event, AgentRegistered | AgentStatusChanged):
             state.book(event.agent_id).apply_event(event)
         else:
-            _apply_member_event(state, event, business_date, lapse_months, nik_secret)
-            if held_events(state.ledgers[event.member_id]):
-                state.holding.add(event.member_id)
+            ledger = state.ledgers.setdefault(event.member_id, MemberLedger(event.member_id))
+            outcome = apply_event(
+                ledger, event, schedule.business_date, lapse_months, nik_secret=nik_secret
+            )
+            state.note_alerts(outcome.alerts)
+            schedule.refile(ledger, schedule.business_date)
     for member_id, ledger in sorted(state.ledgers.items()):
         if target is not None and ledger.enrolled:
             advance(ledger, target, lapse_months)
@@ -120,12 +127,42 @@ def replay_state(
     return state
 
 
-def _expire_held(state: ReplayState, business_date: date, hold_days: int) -> None:
-    for member_id in sorted(state.holding):
-        ledger = state.ledgers[member_id]
-        state.expired.extend((member_id, h) for h in expire_held(ledger, business_date, hold_days))
-        if not held_events(ledger):
-            state.holding.discard(member_id)
+@dataclass
+class _Schedule:
+    """The replay's business clock and due index: a dict where the worker has a table."""
+
+    state: ReplayState
+    lapse_months: int
+    hold_days: int
+    business_date: date | None = None
+    due: dict[date, set[str]] = field(default_factory=dict)
+    due_on: dict[str, date] = field(default_factory=dict)
+
+    def refile(self, ledger: MemberLedger, business_date: date | None) -> None:
+        """File the member under the next day a tick must visit it."""
+        member_id = ledger.member_id
+        old = self.due_on.pop(member_id, None)
+        if old is not None:
+            self.due[old].discard(member_id)
+        new = next_due(ledger, business_date, self.lapse_months, self.hold_days)
+        if new is not None:
+            self.due.setdefault(new, set()).add(member_id)
+            self.due_on[member_id] = new
+
+    def close_days_to(self, closing: date) -> None:
+        """Close every day after the business date up to `closing`, as a tick does."""
+        earliest = min(self.due) if self.due else None
+        day = first_day_to_close(self.business_date, earliest, closing)
+        while day is not None and day <= closing:
+            for member_id in sorted(self.due.pop(day, ())):
+                del self.due_on[member_id]
+                ledger = self.state.ledgers[member_id]
+                outcome, expired = close_day(ledger, day, self.lapse_months, self.hold_days)
+                self.state.note_alerts(outcome.alerts)
+                self.state.expired.extend((member_id, held) for held in expired)
+                self.refile(ledger, day)
+            day += timedelta(days=1)
+        self.business_date = _later_of(self.business_date, closing)
 
 
 def _agents_named(ledger: MemberLedger) -> set[str]:
@@ -140,19 +177,6 @@ def _agents_named(ledger: MemberLedger) -> set[str]:
     if ledger.enrolment.agent_id:
         named.add(ledger.enrolment.agent_id)
     return named
-
-
-def _apply_member_event(
-    state: ReplayState,
-    event: MemberEvent,
-    business_date: date | None,
-    lapse_months: int,
-    nik_secret: bytes,
-) -> None:
-    ledger = state.ledgers.get(event.member_id)
-    if ledger is None:
-        ledger = state.ledgers[event.member_id] = MemberLedger(event.member_id)
-    apply_event(ledger, event, business_date, lapse_months, nik_secret=nik_secret)
 
 
 def member_line(member_id: str, member_state: MemberState) -> dict[str, Any]:
@@ -198,8 +222,20 @@ def agent_period_line(agent_id: str, figures: PeriodFigures) -> dict[str, Any]:
     }
 
 
+def alert_line(alert: LapseAlert) -> dict[str, Any]:
+    """``{"kind": "alert", ...}`` as specified in ``cli.md``."""
+    return {
+        "kind": "alert",
+        "alert_id": alert.alert_id,
+        "alert_type": alert.alert_type.value,
+        "member_id": alert.member_id,
+        "as_of": alert.as_of.isoformat(),
+    }
+
+
 def replay_lines(state: ReplayState) -> list[dict[str, Any]]:
-    """Output lines sorted by kind (``agent`` < ``agent_period`` < ``member``), then key.
+    """Output lines sorted by kind (``agent`` < ``agent_period`` < ``alert`` < ``member``),
+    then key.
 
     Members whose enrolment is not in the input have no status and are left out, as the
     worker would still be holding their events.
@@ -212,6 +248,8 @@ def replay_lines(state: ReplayState) -> list[dict[str, Any]]:
             figures = book.period_figures(period)
             if not figures.is_zero():
                 lines.append(agent_period_line(agent_id, figures))
+    for _, alert in sorted(state.alerts.items()):
+        lines.append(alert_line(alert))
     for member_id, ledger in sorted(state.ledgers.items()):
         if ledger.enrolled:
             # Evaluated afresh: the last emitted state may carry an older paid-through month.

@@ -7,13 +7,15 @@ re-publishing the same bytes, and ticks touching only the members that change.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.serde import AvroSerde
+from jamsos.rules.events import event_from_record
+from jamsos.rules.replay import replay_state
 from streams.agent_processor import AgentProcessor
 from streams.emission import Emission
 from streams.member_processor import MemberProcessor, StoredMember
@@ -313,3 +315,35 @@ def test_an_event_released_by_its_enrolment_is_forgotten_and_never_dead_lettered
     assert StoredMember.loads(partition.members["M1"]).held == {}
     out = partition.feed(closed("2019-02-10"), closed("2019-03-10"))
     assert decoded(serde, out, "dead-letters") == []
+
+
+def test_the_worker_and_replay_raise_the_same_alerts_and_dead_letters(serde: AvroSerde) -> None:
+    """In one arrival order the member processor and `jamsos replay` take the same steps
+    (`jamsos.rules.days`): the same alerts on the same days, the same held events expired."""
+    items = [closed("2019-01-05")]
+    for n in range(40):
+        member = f"M{n}"
+        items.append(enrolled(member, "2019-01-10"))
+        for month in range(n % 5):  # 0 to 4 months paid, one at a time
+            items.append(paid(member, f"2019-0{month + 1}-12"))
+    items.append(paid("ORPHAN", "2019-01-20"))
+    items.append(reversed_("M3", "2019-01-25", "P-NEVER"))
+    day = date(2019, 1, 5)
+    while day < date(2019, 9, 1):  # weekly ticks, some members paying between them
+        day += timedelta(days=7)
+        items.append(closed(day.isoformat()))
+    partition = Partition(serde)
+    out = partition.feed(*items)
+
+    state = replay_state([event_from_record(name, record) for name, record in items])
+    live = {
+        (a["alert_id"], a["alert_type"], a["as_of"]) for a in decoded(serde, out, "lapse-alerts")
+    }
+    offline = {(a.alert_id, a.alert_type.value, a.as_of) for a in state.alerts.values()}
+    assert live == offline
+    assert len(live) > 40
+    letters = decoded(serde, out, "dead-letters")
+    assert sorted(d["error_type"] for d in letters) == sorted(
+        h.error_type for _, h in state.expired
+    )
+    assert len(letters) == 2

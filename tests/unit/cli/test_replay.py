@@ -59,7 +59,7 @@ EVENTS = [
 ]
 
 
-def test_replay_prints_members_agents_and_periods(tmp_path: Path) -> None:
+def test_replay_prints_members_agents_periods_and_alerts(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(json.dumps(e) for e in EVENTS) + "\n")
 
@@ -67,8 +67,15 @@ def test_replay_prints_members_agents_and_periods(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["kind"] for line in lines] == ["agent", "agent_period", "member"]
-    assert lines[2] == {
+    assert [line["kind"] for line in lines] == ["agent", "agent_period", "alert", "member"]
+    alert = lines[2]
+    assert (alert["alert_type"], alert["member_id"], alert["as_of"]) == (
+        "ARREARS_STARTED",
+        "M1",
+        "2019-02-16",
+    )
+    assert len(alert["alert_id"]) == 32
+    assert lines[3] == {
         "kind": "member",
         "member_id": "M1",
         "status": "GRACE",
@@ -85,5 +92,6 @@ def test_replay_as_of_an_earlier_date(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(json.dumps(e) for e in EVENTS) + "\n")
     result = CliRunner().invoke(cli, ["replay", str(events), "--as-of", "2019-01-31"])
-    member = json.loads(result.stdout.splitlines()[-1])
-    assert (member["status"], member["arrears_months"]) == ("ACTIVE", 0)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (lines[-1]["status"], lines[-1]["arrears_months"]) == ("ACTIVE", 0)
+    assert "alert" not in {line["kind"] for line in lines}  # the tick is after --as-of

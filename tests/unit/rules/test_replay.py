@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jamsos.rules.events import Event
+from jamsos.rules.member import stable_id
 from jamsos.rules.replay import default_as_of, replay, replay_lines, replay_state
 
 from .builders import closed, day, enrolled, paid, registered, reversed_
@@ -56,6 +57,13 @@ def test_replay_lines_and_order() -> None:
             "payout_amount": 2_520,
         },
         # February: M2's payment earned 2,520 and its reversal took it back; nothing left
+        {
+            "kind": "alert",
+            "alert_id": stable_id("alert", "M1", "ARREARS_STARTED", "2019-02"),
+            "alert_type": "ARREARS_STARTED",
+            "member_id": "M1",
+            "as_of": "2019-02-16",  # closed day by day: February became overdue on the 16th
+        },
         {
             "kind": "member",
             "member_id": "M1",
