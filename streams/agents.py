@@ -36,7 +36,7 @@ from streams.barrier import TickBarrier
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
-from streams.offsets import OffsetGuard
+from streams.offsets import OffsetGuard, SkippedOffsetsError, StallWatch
 from streams.origin import Origin
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 REGISTRY_RETRY_SECONDS = 1.0
+STALL_CHECK_SECONDS = 10.0
 
 
 async def registry_pause(error: BaseException) -> None:
@@ -104,6 +105,22 @@ def register_agents(
     contract_topic = {settings.topic(name): name for name in TOPICS}
 
     offsets = OffsetGuard(committed_offset(app))
+    stalls = StallWatch(
+        offsets,
+        highwater=lambda tp: app.consumer.highwater(tp),
+        assigned=lambda: set(app.consumer.assignment()),
+        settling=lambda: bool(app.rebalancing or app.in_recovery),
+    )
+
+    @app.timer(interval=STALL_CHECK_SECONDS)
+    async def watch_for_stalls() -> None:
+        """Fail-stop on a partition whose fetched messages Faust never hands over
+        (`streams.offsets.StallWatch`), as an agent failure does."""
+        try:
+            stalls.check(asyncio.get_running_loop().time())
+        except SkippedOffsetsError as error:
+            app.fail_stop("the stall watch", error)  # type: ignore[attr-defined]
+
     barrier = TickBarrier(
         settings.kafka_bootstrap,
         app.conf.id,

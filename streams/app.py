@@ -30,9 +30,13 @@ class WorkerApp(faust.App):
     """
 
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
+        self.fail_stop(f"agent {agent.name}", exc)
+
+    def fail_stop(self, what: str, exc: BaseException) -> None:
+        """End the process at once, committing nothing (see the class docstring)."""
         log.critical(
-            "agent %s failed; stopping the worker without committing: %r",
-            agent.name,
+            "%s failed; stopping the worker without committing: %r",
+            what,
             exc,
             exc_info=(type(exc), exc, exc.__traceback__),
         )

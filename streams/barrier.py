@@ -40,6 +40,9 @@ POLL_SECONDS = 0.2
 """How often the group's committed offsets are read while a tick waits."""
 REPORT_SECONDS = 30.0
 """How often a tick that is still waiting says so in the log."""
+REQUEST_TIMEOUT_MS = 10_000
+PROBE_TIMEOUT = 30.0
+"""Longest one offsets probe may take before it is given up and asked again."""
 _PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
 
 
@@ -95,22 +98,29 @@ class TickBarrier:
                 return
             if loop.time() - reported >= REPORT_SECONDS:
                 reported = loop.time()
-                log.info(
-                    "tick %s waits for %d member events published before it",
+                log.warning(
+                    "tick %s still waits for %d member events published before it (%s)",
                     label,
                     sum(behind.values()),
+                    ", ".join(
+                        f"{tp.topic}:{tp.partition} {committed.get(tp, 0)}/{targets[tp]}"
+                        for tp in sorted(behind)
+                    ),
                 )
             await asyncio.sleep(self.poll_seconds)
 
     async def _probe(self, call: Callable[[], _T], label: str) -> _T:
-        """`call()` on the barrier's thread, repeated until the cluster answers."""
+        """`call()` on the barrier's thread, repeated until the cluster answers. A call
+        that hangs is given up after `PROBE_TIMEOUT` with its thread, never waited on."""
         loop = asyncio.get_running_loop()
         while True:
             try:
-                return await loop.run_in_executor(self._thread, call)
+                return await asyncio.wait_for(
+                    loop.run_in_executor(self._thread, call), PROBE_TIMEOUT
+                )
             except _PROBE_ERRORS as error:
                 log.warning("tick %s: reading offsets failed (%r); retrying", label, error)
-                self._reset()
+                self._reset(hung=isinstance(error, TimeoutError))
                 await asyncio.sleep(1.0)
 
     def _targets(self, published_ms: int) -> dict[TopicPartition, int]:
@@ -129,12 +139,18 @@ class TickBarrier:
     def _client(self) -> KafkaAdminClient:
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, client_id="jamsos-tick-barrier"
+                bootstrap_servers=self.bootstrap,
+                client_id="jamsos-tick-barrier",
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
             )
         return self._admin
 
-    def _reset(self) -> None:
-        """Drop a client whose connections may have gone bad; the next probe makes one."""
+    def _reset(self, *, hung: bool = False) -> None:
+        """Drop a client whose connections may have gone bad; the next probe makes one.
+        After a hung call its thread is left to it and a new one takes over."""
         admin, self._admin = self._admin, None
-        if admin is not None:
+        if hung:
+            self._thread.shutdown(wait=False)
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tick-barrier")
+        elif admin is not None:
             self._thread.submit(admin.close)

@@ -62,3 +62,55 @@ class OffsetGuard:
                     "committed, so that a restart reads them again"
                 )
             self._next[tp] = offset + 1
+
+    def handed(self) -> dict[TP, int]:
+        """Per partition, the offset after the last message handed to the agent."""
+        return dict(self._next)
+
+
+@dataclass
+class StallWatch:
+    """Noticing messages Faust fetched, dropped and will never hand over.
+
+    `OffsetGuard` sees a dropped message only when a later one of its partition arrives. On
+    a partition that then goes quiet (the clock after the day's tick, a feed at night) the
+    dropped messages would wait for ever, and everything behind them (a tick holds back no
+    member event, but a missing tick holds back every status it would change). Such a
+    partition has a signature: the agent has had every message it was handed committed,
+    the partition has messages past the committed offset, and this lasts while no
+    rebalance or table recovery is going on. After `limit` seconds of it the worker stops
+    (fail-stop, as for a skip), and the restarted worker reads them from the committed
+    offset. A partition whose agent still holds handed messages (a tick waiting for the
+    member events before it) never matches.
+    """
+
+    guard: OffsetGuard
+    highwater: Callable[[TP], int | None]
+    assigned: Callable[[], set[TP]]
+    settling: Callable[[], bool]
+    """True while the group rebalances or tables recover (no message is delivered then)."""
+    limit: float = 60.0
+    _since: dict[TP, float] = field(default_factory=dict)
+
+    def check(self, now: float) -> None:
+        """Raise `SkippedOffsetsError` for a partition stuck for `limit` seconds."""
+        if self.settling():
+            self._since.clear()
+            return
+        assigned = self.assigned()
+        for tp, handed_up_to in self.guard.handed().items():
+            committed = self.guard.committed(tp)
+            end = self.highwater(tp)
+            if committed is None or end is None or tp not in assigned:
+                self._since.pop(tp, None)
+                continue
+            if not committed == handed_up_to < end:
+                self._since.pop(tp, None)
+                continue
+            since = self._since.setdefault(tp, now)
+            if now - since >= self.limit:
+                raise SkippedOffsetsError(
+                    f"{tp.topic}:{tp.partition}: offsets {committed}-{end - 1} were fetched "
+                    f"but not handed to the worker for {now - since:.0f}s; stopping so that a "
+                    "restart reads them again"
+                )

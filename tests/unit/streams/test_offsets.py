@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from faust.types import TP
 
-from streams.offsets import OffsetGuard, SkippedOffsetsError
+from streams.offsets import OffsetGuard, SkippedOffsetsError, StallWatch
 
 ENROLMENTS_3 = TP("enrolments", 3)
 CONTRIBUTIONS_3 = TP("contributions", 3)
@@ -59,3 +59,41 @@ def test_a_partition_that_left_and_came_back_continues_from_its_committed_offset
     g.check([(ENROLMENTS_3, 900), (ENROLMENTS_3, 901)])
     with pytest.raises(SkippedOffsetsError):
         g.check([(ENROLMENTS_3, 903)])
+
+
+def test_a_quiet_partition_with_fetched_but_unhanded_messages_stops_the_worker() -> None:
+    """Faust dropped ticks 78-89 around a rebalance; no later tick comes to reveal it."""
+    clock = TP("clock", 0)
+    committed = {clock: 78}
+    guard = OffsetGuard(committed.get)
+    guard.check([(clock, 77)])  # handed up to 78, and 78 committed
+    settling = [False]
+    watch = StallWatch(
+        guard,
+        highwater={clock: 90}.get,
+        assigned=lambda: {clock},
+        settling=lambda: settling[0],
+        limit=60,
+    )
+    watch.check(0.0)
+    watch.check(59.0)
+    settling[0] = True  # a rebalance restarts the count
+    watch.check(61.0)
+    settling[0] = False
+    watch.check(70.0)
+    with pytest.raises(SkippedOffsetsError, match="clock:0: offsets 78-89 were fetched"):
+        watch.check(130.0)
+
+
+def test_a_partition_whose_agent_still_holds_messages_is_not_stalled() -> None:
+    """A tick waiting for the member events before it: handed, not yet committed."""
+    clock = TP("clock", 0)
+    guard = OffsetGuard({clock: 78}.get)
+    guard.check([(clock, 78), (clock, 79)])
+    watch = StallWatch(guard, {clock: 90}.get, lambda: {clock}, lambda: False, limit=60)
+    for now in (0.0, 100.0, 1000.0):
+        watch.check(now)
+    caught_up = StallWatch(guard, {clock: 80}.get, lambda: {clock}, lambda: False, limit=60)
+    guard.committed = {clock: 80}.get
+    for now in (0.0, 100.0):
+        caught_up.check(now)
