@@ -107,7 +107,7 @@ def register_agents(
     offsets = OffsetGuard(committed_offset(app))
     stalls = StallWatch(
         offsets,
-        highwater=lambda tp: app.consumer.highwater(tp),
+        highwater=lambda tp: app.consumer.highwater(tp),  # asked for assigned ones only
         assigned=lambda: set(app.consumer.assignment()),
         settling=lambda: bool(app.rebalancing or app.in_recovery),
     )
@@ -120,6 +120,8 @@ def register_agents(
             stalls.check(asyncio.get_running_loop().time())
         except SkippedOffsetsError as error:
             app.fail_stop("the stall watch", error)  # type: ignore[attr-defined]
+        except Exception:  # a safety net that fails must not stop the worker itself
+            log.exception("the stall watch could not check the partitions this time")
 
     barrier = TickBarrier(
         settings.kafka_bootstrap,
@@ -293,7 +295,8 @@ def register_agents(
                             message.partition,
                             message.offset,
                             message.value or b"",
-                            Origin.from_headers(message.headers),
+                            Origin.from_headers(message.headers)
+                            or Origin(message.topic, message.partition, message.offset, None),
                         ),
                     )
             await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))

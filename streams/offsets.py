@@ -99,9 +99,12 @@ class StallWatch:
             return
         assigned = self.assigned()
         for tp, handed_up_to in self.guard.handed().items():
+            if tp not in assigned:  # the consumer knows no end offset for it
+                self._since.pop(tp, None)
+                continue
             committed = self.guard.committed(tp)
             end = self.highwater(tp)
-            if committed is None or end is None or tp not in assigned:
+            if committed is None or end is None:
                 self._since.pop(tp, None)
                 continue
             if not committed == handed_up_to < end:

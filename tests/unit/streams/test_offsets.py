@@ -97,3 +97,17 @@ def test_a_partition_whose_agent_still_holds_messages_is_not_stalled() -> None:
     guard.committed = {clock: 80}.get
     for now in (0.0, 100.0):
         caught_up.check(now)
+
+
+def test_a_partition_no_longer_assigned_is_not_asked_for_its_end() -> None:
+    """aiokafka asserts when asked for the end offset of a partition it does not hold."""
+    moved = TP("clock", 0)
+    guard = OffsetGuard({moved: 78}.get)
+    guard.check([(moved, 77)])
+
+    def highwater(tp: TP) -> int:
+        raise AssertionError("Partition is not assigned")
+
+    watch = StallWatch(guard, highwater, lambda: set(), lambda: False, limit=0)
+    watch.check(0.0)
+    watch.check(100.0)
