@@ -110,6 +110,7 @@ def register_agents(
         highwater=lambda tp: app.consumer.highwater(tp),  # asked for assigned ones only
         assigned=lambda: set(app.consumer.assignment()),
         settling=lambda: bool(app.rebalancing or app.in_recovery),
+        readers=topics.readers(),
     )
 
     @app.timer(interval=STALL_CHECK_SECONDS)

@@ -25,7 +25,7 @@ was tried: with a receiver on that signal the two-worker test stalled in 4 runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from faust.types import TP
@@ -76,12 +76,17 @@ class StallWatch:
     a partition that then goes quiet (the clock after the day's tick, a feed at night) the
     dropped messages would wait for ever, and everything behind them (a tick holds back no
     member event, but a missing tick holds back every status it would change). Such a
-    partition has a signature: the agent has had every message it was handed committed,
-    the partition has messages past the committed offset, and this lasts while no
-    rebalance or table recovery is going on. After `limit` seconds of it the worker stops
-    (fail-stop, as for a skip), and the restarted worker reads them from the committed
-    offset. A partition whose agent still holds handed messages (a tick waiting for the
-    member events before it) never matches.
+    partition has a signature: the agent that reads it holds nothing (every message it was
+    handed, on any of its partitions, is committed), yet the partition has messages past
+    its committed offset, and this lasts while no rebalance or table recovery is going on.
+    After `limit` seconds of it the worker stops (fail-stop, as for a skip), and the
+    restarted worker reads them from the committed offset.
+
+    A partition this worker was never handed a message of counts too: after a rebalance
+    the clock went to the worker that had just joined, which fetched ticks and never got
+    one. An agent that still holds handed messages (a tick waiting for the member events
+    before it, a batch waiting out a registry outage) is busy, not stalled, so none of its
+    partitions match.
     """
 
     guard: OffsetGuard
@@ -89,6 +94,9 @@ class StallWatch:
     assigned: Callable[[], set[TP]]
     settling: Callable[[], bool]
     """True while the group rebalances or tables recover (no message is delivered then)."""
+    readers: Mapping[str, str]
+    """Topic name -> the agent that reads it; only these topics are watched (the tables'
+    changelogs are assigned too, but no agent reads them)."""
     limit: float = 60.0
     _since: dict[TP, float] = field(default_factory=dict)
 
@@ -97,23 +105,31 @@ class StallWatch:
         if self.settling():
             self._since.clear()
             return
-        assigned = self.assigned()
-        for tp, handed_up_to in self.guard.handed().items():
-            if tp not in assigned:  # the consumer knows no end offset for it
-                self._since.pop(tp, None)
-                continue
+        assigned = {tp for tp in self.assigned() if tp.topic in self.readers}
+        handed = self.guard.handed()
+        waiting: dict[TP, int] = {}
+        busy: set[str] = set()
+        for tp in assigned:  # only these have an end offset the consumer knows
             committed = self.guard.committed(tp)
-            end = self.highwater(tp)
-            if committed is None or end is None:
-                self._since.pop(tp, None)
+            if committed is None:
                 continue
-            if not committed == handed_up_to < end:
-                self._since.pop(tp, None)
+            if handed.get(tp, committed) > committed:
+                busy.add(self.readers[tp.topic])
+                continue
+            end = self.highwater(tp)
+            if end is not None and committed < end:
+                waiting[tp] = committed
+        for tp in list(self._since):
+            if tp not in waiting or self.readers[tp.topic] in busy:
+                del self._since[tp]
+        for tp, committed in sorted(waiting.items()):
+            if self.readers[tp.topic] in busy:
                 continue
             since = self._since.setdefault(tp, now)
             if now - since >= self.limit:
+                end = self.highwater(tp) or committed
                 raise SkippedOffsetsError(
                     f"{tp.topic}:{tp.partition}: offsets {committed}-{end - 1} were fetched "
-                    f"but not handed to the worker for {now - since:.0f}s; stopping so that a "
-                    "restart reads them again"
+                    f"but not handed to the worker for {now - since:.0f}s while its agent "
+                    "waited for messages; stopping so that a restart reads them again"
                 )

@@ -39,6 +39,17 @@ class WorkerTopics:
         """The topic an emission names: an output contract topic or the agent inbox."""
         return self.agent_inbox if name == "agent-inbox" else self.outputs[name]
 
+    def readers(self) -> dict[str, str]:
+        """Topic name -> the agent that reads it (the names `streams.agents` gives them)."""
+        roles = {
+            "intake-members": self.member_inputs,
+            "intake-clock": self.clock,
+            "intake-agents": self.agent_inputs,
+            "members": self.member_inbox,
+            "agent-tallies": self.agent_inbox,
+        }
+        return {name: agent for agent, topic in roles.items() for name in topic.topics}
+
 
 def _raw(app: faust.App, *names: str, partitions: int, internal: bool = False) -> faust.TopicT:
     return app.topic(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jamsos.settings import Settings
-from tests.integration.demo.helpers import children_of, cmdline, demo_argv, failure_report
+from tests.integration.demo.helpers import children_of, cmdline, demo_argv, failure_report, finish
 
 PAUSE = 320.0
 """Seconds the sink is frozen: past the 300 s metadata age and its group session."""
@@ -27,7 +27,7 @@ def test_demo_whose_catch_up_outlasts_five_minutes_still_agrees_with_replay(
 ) -> None:
     err = tmp_path / "demo.err"
     demo = subprocess.Popen(
-        demo_argv(400, 3, 7, "--seed", "11", "--stall-timeout", "900"),
+        demo_argv(400, 3, 7, "--seed", "11", "--stall-timeout", "600"),
         stdout=subprocess.PIPE,
         stderr=err.open("w"),
         text=True,
@@ -49,14 +49,14 @@ def test_demo_whose_catch_up_outlasts_five_minutes_still_agrees_with_replay(
         waiting_since = time.monotonic()
         time.sleep(max(0.0, PAUSE - (time.monotonic() - frozen_at)))
         os.kill(sink, signal.SIGCONT)
-        out, _ = demo.communicate(timeout=900)
+        out = finish(demo, err.read_text, timeout=900)
         finished = time.monotonic()
     finally:
         if sink is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(sink, signal.SIGCONT)
         if demo.poll() is None:
-            demo.kill()
+            demo.terminate()  # its workers and sink stop with it
             demo.wait()
     assert demo.returncode == 0, failure_report(err.read_text())
     assert finished - waiting_since > 300, "the catch-up was not longer than five minutes"

@@ -9,6 +9,7 @@ from streams.offsets import OffsetGuard, SkippedOffsetsError, StallWatch
 
 ENROLMENTS_3 = TP("enrolments", 3)
 CONTRIBUTIONS_3 = TP("contributions", 3)
+READERS = {"clock": "intake-clock", "inbox": "members"}
 
 
 def guard(committed: dict[TP, int] | None = None) -> OffsetGuard:
@@ -73,6 +74,7 @@ def test_a_quiet_partition_with_fetched_but_unhanded_messages_stops_the_worker()
         highwater={clock: 90}.get,
         assigned=lambda: {clock},
         settling=lambda: settling[0],
+        readers=READERS,
         limit=60,
     )
     watch.check(0.0)
@@ -90,10 +92,12 @@ def test_a_partition_whose_agent_still_holds_messages_is_not_stalled() -> None:
     clock = TP("clock", 0)
     guard = OffsetGuard({clock: 78}.get)
     guard.check([(clock, 78), (clock, 79)])
-    watch = StallWatch(guard, {clock: 90}.get, lambda: {clock}, lambda: False, limit=60)
+    watch = StallWatch(guard, {clock: 90}.get, lambda: {clock}, lambda: False, READERS, limit=60)
     for now in (0.0, 100.0, 1000.0):
         watch.check(now)
-    caught_up = StallWatch(guard, {clock: 80}.get, lambda: {clock}, lambda: False, limit=60)
+    caught_up = StallWatch(
+        guard, {clock: 80}.get, lambda: {clock}, lambda: False, READERS, limit=60
+    )
     guard.committed = {clock: 80}.get
     for now in (0.0, 100.0):
         caught_up.check(now)
@@ -108,6 +112,48 @@ def test_a_partition_no_longer_assigned_is_not_asked_for_its_end() -> None:
     def highwater(tp: TP) -> int:
         raise AssertionError("Partition is not assigned")
 
-    watch = StallWatch(guard, highwater, lambda: set(), lambda: False, limit=0)
+    watch = StallWatch(guard, highwater, lambda: set(), lambda: False, READERS, limit=0)
+    watch.check(0.0)
+    watch.check(100.0)
+
+
+def test_a_partition_never_handed_to_this_worker_stops_it_when_its_agent_is_idle() -> None:
+    """The clock moved to the worker that had just joined, which fetched ticks and was
+    never handed one."""
+    clock = TP("clock", 0)
+    guard = OffsetGuard({clock: 78}.get)
+    watch = StallWatch(guard, {clock: 90}.get, lambda: {clock}, lambda: False, READERS, limit=60)
+    watch.check(0.0)
+    with pytest.raises(SkippedOffsetsError, match="clock:0: offsets 78-89"):
+        watch.check(60.0)
+
+
+def test_an_agent_busy_on_one_partition_is_not_stalled_on_the_others() -> None:
+    """A batch of inbox partition 1 waits out a registry outage; partition 2's messages
+    wait in the agent's queue behind it."""
+    one, two = TP("inbox", 1), TP("inbox", 2)
+    committed = {one: 10, two: 40}
+    guard = OffsetGuard(committed.get)
+    guard.check([(one, 10), (one, 11)])  # handed, not yet committed
+    ends = {one: 50, two: 70}
+    watch = StallWatch(guard, ends.get, lambda: {one, two}, lambda: False, READERS, limit=60)
+    for now in (0.0, 100.0, 1000.0):
+        watch.check(now)
+    committed[one] = ends[one] = 12  # done: the agent waits, and partition 2 is stuck
+    watch.check(1010.0)
+    with pytest.raises(SkippedOffsetsError, match="inbox:2: offsets 40-69"):
+        watch.check(1070.0)
+
+
+def test_topics_no_agent_reads_are_not_watched() -> None:
+    """A table's changelog is assigned to the worker, but no agent is handed it."""
+    changelog = TP("jamsos-members-changelog", 0)
+    guard = OffsetGuard({changelog: 0}.get)
+    ends = {changelog: 500}
+
+    def highwater(tp: TP) -> int:
+        return ends[tp]
+
+    watch = StallWatch(guard, highwater, lambda: {changelog}, lambda: False, READERS, limit=0)
     watch.check(0.0)
     watch.check(100.0)
