@@ -17,6 +17,7 @@ from jamsos.cli.contracts import publish, schemas
 from jamsos.cli.db import db
 from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.demo import demo
+from jamsos.cli.grafana import grafana
 from jamsos.cli.replay import replay
 from jamsos.cli.simulate import simulate
 from jamsos.cli.sink import sink
@@ -45,6 +46,7 @@ cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(sink)
 cli.add_command(bench)
+cli.add_command(grafana)
 
 
 def main() -> None:
