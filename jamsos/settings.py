@@ -9,7 +9,7 @@ Secrets are `SecretStr`: they print as `**********` and never reach a log line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr
@@ -21,8 +21,18 @@ from jamsos.rules.holding import DEFAULT_HOLD_DAYS
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package runs from (an editable install); the stack's data lives below."""
 
+Account = Literal["writer", "reader"]
+"""The jamsos ClickHouse accounts: the sinks' `jamsos_writer`, the dashboards'
+`jamsos_reader`."""
+ACCOUNTS: tuple[Account, ...] = ("writer", "reader")
 LOCAL_NIK_SECRET_FILE = "secrets/nik-secret"
 """Where, under the state directory, the local stack keeps the random NIK key it made."""
+LOCAL_ACCOUNT_PASSWORD_FILES: dict[Account, str] = {
+    "writer": "secrets/clickhouse-writer-password",
+    "reader": "secrets/clickhouse-reader-password",
+}
+"""Where, under the state directory, the local stack keeps the random passwords it made
+for ClickHouse's `jamsos_writer` and `jamsos_reader`."""
 
 
 def _default_state_dir() -> Path:
@@ -150,6 +160,24 @@ class Settings(BaseSettings):
     def local_nik_secret_file(self) -> Path:
         """The local stack's own NIK key (random, made by `jamsos stack up`, mode 0600)."""
         return self.state_dir / LOCAL_NIK_SECRET_FILE
+
+    def local_account_password_file(self, role: Account) -> Path:
+        """The local stack's own password of `jamsos_<role>` (random, mode 0600)."""
+        return self.state_dir / LOCAL_ACCOUNT_PASSWORD_FILES[role]
+
+    def account_password(self, role: Account) -> SecretStr | None:
+        """Password of ClickHouse's `jamsos_<role>`: configured
+        (`JAMSOS_CLICKHOUSE_<ROLE>_PASSWORD`), or, only when the target is the local stack,
+        the random one that stack made; None when neither exists (the account is locked)."""
+        configured = getattr(self, f"clickhouse_{role}_password")
+        if isinstance(configured, SecretStr) and configured.get_secret_value():
+            return configured
+        if not self.targets_local_stack:
+            return None
+        try:
+            return SecretStr(self.local_account_password_file(role).read_text().strip())
+        except FileNotFoundError:
+            return None
 
     def nik_key(self) -> bytes:
         """The NIK hashing key: `JAMSOS_NIK_SECRET`, or, only when the target is the local

@@ -59,10 +59,10 @@ class ClickHouseServer:
                     self.settings.clickhouse_password.get_secret_value()
                 ),
                 "writer_password_sha256": _sha256_or_locked(
-                    self.settings.clickhouse_writer_password
+                    self.settings.account_password("writer")
                 ),
                 "reader_password_sha256": _sha256_or_locked(
-                    self.settings.clickhouse_reader_password
+                    self.settings.account_password("reader")
                 ),
                 "database": self.settings.clickhouse_database,
             },

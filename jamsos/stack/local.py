@@ -13,9 +13,10 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
-from jamsos.settings import Settings
+from jamsos.settings import ACCOUNTS, Settings
 from jamsos.stack.clickhouse import ClickHouseServer
 from jamsos.stack.kafka import KafkaServer
 from jamsos.stack.process import ManagedProcess, StackError, require_free_port, wait_until_ready
@@ -62,7 +63,7 @@ class LocalStack:
         """Start every server that is not running; wait until all are ready."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         _require_disk_space(self.settings)
-        make_local_nik_secret(self.settings)
+        make_local_secrets(self.settings)
         started: list[Server] = []
         for server in self.servers:
             if server.process.pid() is not None:
@@ -104,10 +105,23 @@ class LocalStack:
         }
 
 
+def make_local_secrets(settings: Settings) -> None:
+    """Give the local stack secrets of its own the first time it comes up: a NIK key and
+    the passwords of `jamsos_writer` and `jamsos_reader`, random, readable by this user
+    only, kept with the stack's data (and removed with it). A configured secret is used
+    instead wherever one is set (`Settings.nik_key`, `Settings.account_password`)."""
+    _make_secret_file(settings.local_nik_secret_file)
+    for role in ACCOUNTS:
+        _make_secret_file(settings.local_account_password_file(role))
+
+
 def make_local_nik_secret(settings: Settings) -> None:
-    """Give the local stack a NIK key of its own the first time it comes up: 32 random
-    bytes, readable by this user only, kept with the stack's data (and removed with it)."""
-    path = settings.local_nik_secret_file
+    """The local stack's NIK key alone (see `make_local_secrets`)."""
+    _make_secret_file(settings.local_nik_secret_file)
+
+
+def _make_secret_file(path: Path) -> None:
+    """32 random bytes as hex in `path` (mode 0600), unless it exists already."""
     if path.exists():
         return
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ def render_grants(settings: Settings, text: str | None = None) -> list[str]:
     check_database_name(settings.clickhouse_database)
     values = {
         "{database}": settings.clickhouse_database,
-        "{writer_password_sha256}": _sha256("WRITER", settings.clickhouse_writer_password),
-        "{reader_password_sha256}": _sha256("READER", settings.clickhouse_reader_password),
+        "{writer_password_sha256}": _sha256("WRITER", settings.account_password("writer")),
+        "{reader_password_sha256}": _sha256("READER", settings.account_password("reader")),
     }
     statements = split_statements(GRANTS_FILE.read_text() if text is None else text)
     rendered = []

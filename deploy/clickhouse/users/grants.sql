@@ -4,11 +4,16 @@
 -- of each password from JAMSOS_CLICKHOUSE_WRITER_PASSWORD / _READER_PASSWORD, so no
 -- password is in the repository; run as an administrator.
 -- The writer may only INSERT into the tables the sinks land (not even read them); the
--- reader may only SELECT from the database (tables and views).
+-- reader may only SELECT from the database (tables and views), and stays readonly = 1 with
+-- one exception: Grafana's ClickHouse plugin sets max_execution_time on every query, which
+-- readonly = 1 refuses unless the setting is CHANGEABLE_IN_READONLY (up to 60 s here).
+-- The ALTER brings a reader made by an earlier version of this file to the same settings.
 CREATE USER IF NOT EXISTS jamsos_writer IDENTIFIED WITH sha256_hash BY '{writer_password_sha256}'
 ;
 CREATE USER IF NOT EXISTS jamsos_reader IDENTIFIED WITH sha256_hash BY '{reader_password_sha256}'
-    SETTINGS readonly = 1
+    SETTINGS readonly = 1, max_execution_time = 60 CHANGEABLE_IN_READONLY
+;
+ALTER USER jamsos_reader SETTINGS readonly = 1, max_execution_time = 60 CHANGEABLE_IN_READONLY
 ;
 GRANT INSERT ON {database}.members TO jamsos_writer
 ;

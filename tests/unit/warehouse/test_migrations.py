@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from chdb import session as chdb_session
 from pydantic import SecretStr
 
 from jamsos.settings import Settings
@@ -89,6 +91,42 @@ def test_grants_give_the_writer_insert_on_every_sink_table_only() -> None:
     assert not any("'w'" in s or "'r'" in s for s in statements)  # hashes only
 
 
-def test_grants_need_both_passwords() -> None:
+def test_grants_need_both_passwords(tmp_path: Path) -> None:
+    remote = Settings(state_dir=tmp_path, kafka_bootstrap="kafka.example:9093")
     with pytest.raises(ValueError, match="WRITER"):
-        render_grants(Settings(clickhouse_writer_password=None))
+        render_grants(remote.model_copy(update={"clickhouse_reader_password": SecretStr("r")}))
+
+
+def test_grants_parse_on_current_clickhouse() -> None:
+    """Current ClickHouse parses every statement (`formatQuery`; running them needs an
+    administrator, which the in-process engine does not have)."""
+    settings = Settings(
+        clickhouse_database="jamsos",
+        clickhouse_writer_password=SecretStr("w"),
+        clickhouse_reader_password=SecretStr("r"),
+    )
+    with tempfile.TemporaryDirectory() as path:
+        engine = chdb_session.Session(path)
+        try:
+            for statement in render_grants(settings):
+                literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+                engine.query(f"SELECT formatQuery({literal})")
+        finally:
+            engine.cleanup()
+
+
+def test_the_reader_may_set_grafanas_time_limit_and_nothing_else() -> None:
+    """Grafana's ClickHouse plugin sets max_execution_time on every query."""
+    reader = [
+        s
+        for s in render_grants(
+            Settings(
+                clickhouse_writer_password=SecretStr("w"), clickhouse_reader_password=SecretStr("r")
+            )
+        )
+        if "USER" in s and "jamsos_reader" in s
+    ]
+    assert reader
+    for statement in reader:
+        assert "readonly = 1" in statement
+        assert "max_execution_time = 60 CHANGEABLE_IN_READONLY" in statement
