@@ -49,6 +49,28 @@ class DueIndex:
         if new is not None:
             self._update(new, shard, member_id, add=True)
 
+    def refile(self, member_id: str, on: date | None) -> None:
+        """Write `member_id`'s entry under `on` again, even where the store has it already.
+
+        After a kill -9 (or a fail-stop) the changelog may lack index writes whose member
+        writes it has: the member's event is then recalled, not applied again, and a worker
+        restoring from the changelog would never see the member come due. Re-writing on
+        recall puts the entry back into the changelog."""
+        if on is None:
+            return
+        shard = shard_of(member_id)
+        key = bucket_key(on, shard)
+        stored = self.table.get(key)
+        members: list[str] = json.loads(stored) if stored else []
+        if member_id not in members:
+            members.append(member_id)
+        self.table[key] = json.dumps(members).encode()
+        directory = self.table.get(directory_key(on))
+        shards: list[int] = json.loads(directory) if directory else []
+        if shard not in shards:
+            shards.append(shard)
+        self.table[directory_key(on)] = json.dumps(shards).encode()
+
     def take(self, on: date) -> list[str]:
         """Remove and return every member filed under `on`."""
         directory = self.table.get(directory_key(on))

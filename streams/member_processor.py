@@ -226,8 +226,11 @@ class MemberProcessor:
         if offset <= stored.offset:
             # Written again: after a kill -9 the local store can hold this member's state
             # while its changelog write never reached Kafka; a worker that takes the
-            # partition over restores from the changelog and must find it there too.
+            # partition over restores from the changelog and must find it there too. The
+            # same goes for its entry in the due index and the partition's clock.
             self.members[event.member_id] = stored.dumps()
+            self.due.refile(event.member_id, stored.due_on)
+            self._save_clock(self._clock())
             return recall(stored.outbox, offset)
         clock = self._clock()
         before = self._shares(stored.ledger, clock.business_date)
@@ -298,6 +301,7 @@ class MemberProcessor:
         for member_id in touched:
             stored = self._load(member_id)
             self.members[member_id] = stored.dumps()
+            self.due.refile(member_id, stored.due_on)
             emissions.extend(recall(stored.outbox, offset))
         return emissions
 
