@@ -39,7 +39,16 @@ from jamsos.contracts.registry import RegistryError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from jamsos.topics import wait_for_partitions
-from jamsos.warehouse.rows import Position, Row, refused_row_dead_letter, rows_for
+from jamsos.warehouse.client import make_client
+from jamsos.warehouse.kpi import KpiRefresher
+from jamsos.warehouse.rows import (
+    CHANGED_DAYS_TABLE,
+    Position,
+    Row,
+    changed_days,
+    refused_row_dead_letter,
+    rows_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +399,8 @@ class BatchingSink:
             refused = self.writer.insert_sifting(table, rows)
             if refused:
                 self._quarantine(table, [(flush.sources[table][i], why) for i, why in refused])
+            if table == "member_status_changes":  # before the offsets: see kpi_changed_days
+                self.writer.insert(CHANGED_DAYS_TABLE, changed_days(rows))
             self.stats.rows[table] += len(rows) - len(refused)
             del flush.tables[table]
             del flush.sources[table]
@@ -517,7 +528,21 @@ def run_sink(
     sink = BatchingSink(settings, serde, stop=stop)
     if on_start is not None:
         on_start(sink)
-    stats = sink.run(until_idle=until_idle)
+    refresher = KpiRefresher(
+        lambda: make_client(settings, database=settings.clickhouse_database),
+        settings.clickhouse_database,
+        settings.kpi_refresh_seconds,
+        sink.stop,
+    )
+    if settings.kpi_refresh_seconds > 0:
+        refresher.start()
+    try:
+        stats = sink.run(until_idle=until_idle)
+    finally:
+        sink.stop.set()
+        refresher.join()
+    if settings.kpi_refresh_seconds > 0:
+        refresher.refresh_once()  # the KPIs include the last flush
     log.info(
         "sink done: %d messages, %d rows (%s), %d skipped, %d flushes, %d failed attempts",
         stats.messages,

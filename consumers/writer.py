@@ -21,7 +21,7 @@ from clickhouse_driver.errors import Error, ErrorCodes
 
 from jamsos.settings import Settings
 from jamsos.warehouse.client import make_client
-from jamsos.warehouse.rows import TABLE_COLUMNS, Row
+from jamsos.warehouse.rows import DERIVED_COLUMNS, TABLE_COLUMNS, Row
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class TableWriter:
         """Insert `rows` into `table` in one batch; raises on any ClickHouse failure."""
         if not rows:
             return
-        columns = TABLE_COLUMNS[table]
+        columns = TABLE_COLUMNS.get(table) or DERIVED_COLUMNS[table]
         names = ", ".join(f"`{name}`" for name in columns)
         if self._client is None:
             self._client = make_client(self.settings, database=self.database)

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     """Password of `jamsos_writer`, the sinks' insert-only user (local stack: users.xml)."""
     clickhouse_reader_password: SecretStr | None = None
     """Password of `jamsos_reader`, the dashboards' read-only user."""
+    kpi_refresh_seconds: float = Field(default=30.0, ge=0)
+    """Seconds between the sink's refreshes of the pre-aggregated KPI tables (0: the sink
+    never refreshes them; `jamsos db refresh-kpis` does). Each refresh recounts the
+    register (`jamsos.warehouse.kpi`), so at tens of millions of members keep this at a
+    minute or more."""
     kpi_active_target: int = Field(default=35_000_000, gt=0)
     """Active-members target the KPI views measure progress against (`jamsos db migrate`)."""
 

@@ -124,9 +124,9 @@ def views(sizes: tuple[int, ...], runs: int, out: Path) -> None:
             indent=2,
         )
     )
-    click.echo(f"{'view':<22}" + "".join(f"{r.members:>14,}" for r in results))
+    click.echo(f"{'view':<40}" + "".join(f"{r.members:>14,}" for r in results))
     for name in results[0].seconds:
-        click.echo(f"{name:<22}" + "".join(f"{r.seconds[name]:>13.3f}s" for r in results))
+        click.echo(f"{name:<40}" + "".join(f"{r.seconds[name]:>13.3f}s" for r in results))
 
 
 @bench.command()

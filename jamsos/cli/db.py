@@ -1,4 +1,5 @@
-"""`jamsos db migrate`: the ClickHouse schema of deploy/clickhouse, applied once each."""
+"""`jamsos db migrate` (the ClickHouse schema of deploy/clickhouse, applied once each) and
+`jamsos db refresh-kpis`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import click
 
 from jamsos.cli.common import CommandError, load_settings, one_line_errors
 from jamsos.warehouse.client import make_client
+from jamsos.warehouse.kpi import refresh_kpis
 from jamsos.warehouse.migrations import MigrationError, migrate, set_kpi_active_target
 
 
@@ -46,3 +48,24 @@ def migrate_command(**flags: object) -> None:
         + (f" ({names})" if applied else " (up to date)")
         + (f"; KPI target set to {settings.kpi_active_target:,}" if changed else "")
     )
+
+
+@db.command(name="refresh-kpis")
+@click.option("--host", "clickhouse_host", help="ClickHouse host.")
+@click.option("--port", "clickhouse_port", type=int, help="ClickHouse native (TCP) port.")
+@click.option("--database", "clickhouse_database", help="Database whose KPI tables to refresh.")
+@one_line_errors
+def refresh_kpis_command(**flags: object) -> None:
+    """Recompute the pre-aggregated KPI tables now (the sink does it every
+    JAMSOS_KPI_REFRESH_SECONDS): member counts from `members FINAL`, daily transitions of
+    the business days whose changes landed since the last refresh."""
+    settings = load_settings(**flags)
+    client = make_client(settings, database=settings.clickhouse_database)
+    try:
+        done = refresh_kpis(client, settings.clickhouse_database)
+    except Exception as error:  # clickhouse-driver errors: server down, missing tables, ...
+        raise CommandError(f"ClickHouse: {type(error).__name__}: {error}") from error
+    finally:
+        client.disconnect()
+    what = "refreshed" if done.recomputed else "already current (nothing landed since)"
+    click.echo(f"{settings.clickhouse_database}: KPI tables {what} in {done.seconds:.2f}s")

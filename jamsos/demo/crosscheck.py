@@ -11,6 +11,8 @@ from typing import Any
 
 from clickhouse_driver import Client
 
+from jamsos.warehouse.kpi import kpi_disagreements
+
 AGENT_FIELDS = (
     "recruits_total",
     "recruits_new",
@@ -100,7 +102,11 @@ def landed_by_kind(client: Client) -> dict[str, dict[Any, tuple[Any, ...]]]:
     return {"member": members, "agent": agents, "agent_period": periods}
 
 
-def cross_check(client: Client, replay_lines: list[dict[str, Any]], limit: int = 20) -> CrossCheck:
+def cross_check(
+    client: Client, replay_lines: list[dict[str, Any]], database: str, limit: int = 20
+) -> CrossCheck:
+    """Final states against the replay, and the KPI views (just refreshed) against the
+    register they count."""
     expected = expected_by_kind(replay_lines)
     landed = landed_by_kind(client)
     result = CrossCheck(
@@ -116,6 +122,10 @@ def cross_check(client: Client, replay_lines: list[dict[str, Any]], limit: int =
                 want, got = want or zero_agent, got or zero_agent
             if want != got:
                 result.differences.append(f"{kind} {key}: replay {want}, ClickHouse {got}")
+    result.differences += [
+        f"KPI view {view}: its figures differ from the register's"
+        for view in kpi_disagreements(client, database)
+    ]
     result.total_differences = len(result.differences)
     del result.differences[limit:]
     result.alerts = compare_alerts(client, replay_lines)

@@ -12,7 +12,7 @@ column: only `nik_token`, the keyed hash, lands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -73,6 +73,17 @@ TABLE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "contribution_payments": CONTRIBUTION_PAYMENTS_COLUMNS,
     "contribution_reversals": CONTRIBUTION_REVERSALS_COLUMNS,
 }
+
+CHANGED_DAYS_TABLE = "kpi_changed_days"
+"""The business days whose status changes landed (for the KPI refresh, `jamsos.warehouse.
+kpi`): derived from a flush's `member_status_changes` rows, not from a message."""
+DERIVED_COLUMNS: Mapping[str, tuple[str, ...]] = {CHANGED_DAYS_TABLE: ("as_of",)}
+_AS_OF = MEMBER_STATUS_CHANGES_COLUMNS.index("as_of")
+
+
+def changed_days(status_changes: Sequence[Row]) -> list[Row]:
+    """The `kpi_changed_days` rows of a batch of `member_status_changes` rows."""
+    return [(day,) for day in sorted({row[_AS_OF] for row in status_changes})]
 
 
 @dataclass(frozen=True, slots=True)

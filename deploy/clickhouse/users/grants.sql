@@ -3,7 +3,8 @@
 -- the same two users. Rendered by `jamsos.warehouse.users.render_grants` with the SHA-256
 -- of each password from JAMSOS_CLICKHOUSE_WRITER_PASSWORD / _READER_PASSWORD, so no
 -- password is in the repository; run as an administrator.
--- The writer may only INSERT into the tables the sinks land (not even read them); the
+-- The writer may only INSERT into the tables the sinks land (and read only what the KPI
+-- refresh counts, below); the
 -- reader may only SELECT from the database (tables and views), and stays readonly = 1 with
 -- one exception: Grafana's ClickHouse plugin sets max_execution_time on every query, which
 -- readonly = 1 refuses unless the setting is CHANGEABLE_IN_READONLY (up to 60 s here).
@@ -30,5 +31,22 @@ GRANT INSERT ON {database}.agent_periods TO jamsos_writer
 GRANT INSERT ON {database}.lapse_alerts TO jamsos_writer
 ;
 GRANT INSERT ON {database}.dead_letters TO jamsos_writer
+;
+GRANT INSERT ON {database}.kpi_changed_days TO jamsos_writer
+;
+-- The KPI refresh the sinks run (jamsos.warehouse.kpi) recounts the register: it reads the
+-- tables it counts and writes the aggregates. members and member_status_changes carry no
+-- personal data (nik_token only).
+GRANT SELECT ON {database}.members TO jamsos_writer
+;
+GRANT SELECT ON {database}.member_status_changes TO jamsos_writer
+;
+GRANT SELECT, INSERT ON {database}.kpi_member_counts TO jamsos_writer
+;
+GRANT SELECT, INSERT ON {database}.kpi_status_transitions TO jamsos_writer
+;
+GRANT SELECT, INSERT ON {database}.kpi_refreshes TO jamsos_writer
+;
+GRANT SELECT ON {database}.kpi_changed_days TO jamsos_writer
 ;
 GRANT SELECT ON {database}.* TO jamsos_reader

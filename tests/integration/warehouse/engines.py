@@ -3,7 +3,8 @@ process) side by side, with the same migrations and the same rows: for checks th
 answers alike on both, as the contract asks of every table, view and dashboard query.
 
 The rows are `dataset.build()` landed as the sink lands them, in three parts with the first
-delivered twice, so that reading the latest row per key really needs FINAL.
+delivered twice, so that reading the latest row per key really needs FINAL; then the KPI
+tables are refreshed, with the same statements on both.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from clickhouse_driver import Client
 
 from jamsos.settings import Settings
 from jamsos.warehouse.client import make_client
+from jamsos.warehouse.kpi import refresh_statements
 from jamsos.warehouse.migrations import load_migrations, migrate
-from jamsos.warehouse.rows import TABLE_COLUMNS, Position, rows_for
+from jamsos.warehouse.rows import (
+    CHANGED_DAYS_TABLE,
+    DERIVED_COLUMNS,
+    TABLE_COLUMNS,
+    Position,
+    changed_days,
+    rows_for,
+)
 from tests.integration.warehouse import dataset
 
 
@@ -59,7 +68,9 @@ def inserts(database: str) -> list[str]:
     parts = [landed[: len(landed) // 3], landed[len(landed) // 3 :], landed[: len(landed) // 3]]
     statements = []
     for part in parts:
-        for table, columns in TABLE_COLUMNS.items():
+        changes = [row for name, row in part if name == "member_status_changes"]
+        part = part + [(CHANGED_DAYS_TABLE, row) for row in changed_days(changes)]  # as the sink
+        for table, columns in {**TABLE_COLUMNS, **DERIVED_COLUMNS}.items():
             rows = [row for name, row in part if name == table]
             if rows:
                 values = ", ".join("(" + ", ".join(map(literal, row)) + ")" for row in rows)
@@ -69,7 +80,7 @@ def inserts(database: str) -> list[str]:
         f"INSERT INTO {database}.kpi_targets (name, value, version) "
         "VALUES ('active_members', 50, 1)"
     )
-    return statements
+    return [*statements, *refresh_statements(database, since=0, started=1_550_000_000)]
 
 
 class Http:

@@ -15,6 +15,7 @@ from clickhouse_driver import Client
 from jamsos.contracts.publisher import make_producer
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import PROJECT_ROOT, Settings
+from jamsos.warehouse.kpi import kpi_disagreements, refresh_kpis
 from jamsos.warehouse.rows import TABLE_COLUMNS
 from tests.integration.warehouse.dataset import Dataset
 
@@ -73,7 +74,11 @@ def wait_until(
 
 
 def snapshot(client: Client, database: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table read the documented way (FINAL) and every view, each sorted."""
+    """Every table read the documented way (FINAL) and every view, each sorted; the KPI
+    tables refreshed first (a killed sink never made its last refresh) and checked against
+    the register they count."""
+    refresh_kpis(client, database)
+    assert kpi_disagreements(client, database) == []
     answers = {}
     for table, columns in TABLE_COLUMNS.items():
         names = ", ".join(f"`{name}`" for name in columns)

@@ -23,6 +23,7 @@ from jamsos.rules.replay import replay
 from jamsos.settings import Settings
 from jamsos.stack.local import LocalStack
 from jamsos.topics import ensure_topics
+from jamsos.warehouse.kpi import refresh_kpis
 from tests.integration.kafka_helpers import topic_size
 from tests.integration.processes import start, stop
 from tests.integration.streams.records import closed, enrolled, paid
@@ -80,7 +81,8 @@ def test_a_registry_restart_mid_run_dead_letters_nothing_and_loses_nothing(
 
         def agrees() -> bool:
             nonlocal check
-            check = cross_check(client, expected)
+            refresh_kpis(client, db)
+            check = cross_check(client, expected, db)
             payments = client.execute(f"SELECT uniqExact(payment_id) FROM {db}.contributions")
             return check.passed and payments == [(80,)]
 

@@ -84,8 +84,13 @@ def test_grants_give_the_writer_insert_on_every_sink_table_only() -> None:
         clickhouse_reader_password=SecretStr("r"),
     )
     statements = render_grants(settings)
-    granted = {s.split(" ON ")[1].split()[0] for s in statements if s.startswith("GRANT INSERT")}
-    assert granted == {f"jamsos.{table}" for table in TABLE_COLUMNS}
+    granted = {s.split(" ON ")[1].split()[0] for s in statements if "INSERT ON" in s}
+    kpi = {"kpi_changed_days", "kpi_member_counts", "kpi_status_transitions", "kpi_refreshes"}
+    assert granted == {f"jamsos.{table}" for table in (*TABLE_COLUMNS, *kpi)}
+    read = {
+        s.split(" ON ")[1].split()[0] for s in statements if "jamsos_writer" in s and "SELECT" in s
+    }
+    assert read == {f"jamsos.{table}" for table in ("members", "member_status_changes", *kpi)}
     assert "GRANT SELECT ON jamsos.* TO jamsos_reader" in statements
     assert not any("{" in s for s in statements)
     assert not any("'w'" in s or "'r'" in s for s in statements)  # hashes only
