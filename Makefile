@@ -13,6 +13,7 @@ demo: bootstrap
 
 ## Every test, against the real local stack (started if not running).
 test: bootstrap
+	bash deploy/local/install-system-packages.sh --browser
 	$(BIN)/pytest tests --ignore=tests/integration/faults
 
 ## Fault runs (several kill -9s with partition moves): open findings, not yet always green.

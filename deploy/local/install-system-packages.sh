@@ -2,9 +2,13 @@
 # Installs the system packages the local stack runs on, from Debian's archive, when missing:
 # ClickHouse server and client, a Java 17+ runtime and Maven (to fetch Kafka and the
 # schema registry from Maven Central). Idempotent: does nothing when all are present.
+# With --browser also Chromium, which the tests open the demo's HTML report in.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--browser" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)

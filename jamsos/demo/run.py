@@ -14,6 +14,7 @@ from pathlib import Path
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.catchup import CatchUp
 from jamsos.demo.crosscheck import CrossCheck, cross_check
+from jamsos.demo.html_report import write_html_report
 from jamsos.demo.lag import LagProbe
 from jamsos.demo.processes import Children, RunError
 from jamsos.demo.progress import CatchUpBar, PublishBar, bars, logs_to
@@ -159,6 +160,12 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
             refresh_kpis(client, settings.clickhouse_database)  # the sink's may be due later
             check = cross_check(client, expected, settings.clickhouse_database)
             target = round(ACTIVE_TARGET * options.members / REGISTERED_MEMBERS) or 1
+            html_path = write_html_report(
+                client,
+                workdir / "report.html",
+                title=f"jamsos demo {run}: {options.members:,} members, {options.months} months",
+                scale_target=target,
+            )
             report = build_report(
                 client,
                 members=options.members,
@@ -169,6 +176,7 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
         finally:
             client.disconnect()
         pids = [child.process.pid for child in children.children]
+        report += ["", f"Charts (open in a browser, no network needed): {html_path}"]
         report += _epilogue(settings, workdir, pids if options.keep else None)
         return DemoResult(settings, check, report)
 

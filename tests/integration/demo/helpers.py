@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -84,3 +85,42 @@ def finish(demo: subprocess.Popen[str], stderr: Callable[[], str], timeout: floa
             demo.kill()
             demo.wait()
         pytest.fail(f"the demo did not end within {timeout:.0f}s\n{failure_report(stderr())}")
+
+
+ARTEFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+"""Files a test keeps for people to look at (screenshots); ignored by git."""
+
+
+def render_in_browser(page: Path, screenshot: Path) -> tuple[str, str]:
+    """Open `page` in headless Chromium (Debian's `chromium`): its DOM once scripts ran,
+    and the browser's log (console errors included); a screenshot is written too."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is not installed (make test installs it)"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1300,3600",
+        "--virtual-time-budget=15000",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    shot = subprocess.run(
+        [browser, *flags, f"--screenshot={screenshot}", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout, shot.stderr + dom.stderr

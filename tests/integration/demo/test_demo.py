@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from jamsos.demo.html_report import CHART_IDS
 from jamsos.settings import Settings
-from tests.integration.demo.helpers import demo_argv, failure_report, finish
+from tests.integration.demo.helpers import (
+    ARTEFACTS,
+    demo_argv,
+    failure_report,
+    finish,
+    render_in_browser,
+)
 
 
 def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(
@@ -28,6 +36,22 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(
     assert "400 members, 7 agents" in out
     assert "all equal" in out
     assert "== Dead letters by reason ==" in out
+    _check_charts(out)
+
+
+def _check_charts(out: str) -> None:
+    """The HTML report opens in a real browser without errors and draws every chart, the
+    gauge showing the run's active members; its screenshot is kept in test-artifacts/."""
+    page = Path(re.search(r"Charts \(open in a browser, no network needed\): (\S+)", out)[1])
+    active = re.search(r"active ([\d,]+) of [\d,]+ registered", out)[1]
+    dom, log = render_in_browser(page, ARTEFACTS / "demo-report.png")
+    assert "Uncaught" not in log, log[-2000:]
+    for chart in CHART_IDS:
+        drawn = re.search(rf'id="{chart}".*?class="main-svg"', dom, re.DOTALL)
+        assert drawn, f"chart {chart} was not drawn"
+    gauge = dom.split('id="active-vs-target"')[1].split("</section>")[0]
+    assert f">{active}<" in gauge, f"the gauge does not show {active} active members"
+    assert (ARTEFACTS / "demo-report.png").stat().st_size > 10_000
 
 
 @pytest.mark.timeout(3000)
