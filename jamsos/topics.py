@@ -12,11 +12,16 @@ from collections.abc import Callable, Collection, Iterable
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from jamsos.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ADMIN_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
+"""What asking a live cluster for offsets (`KafkaAdminClient`) may meet: a metadata refresh,
+a leader moving, a busy broker. Each makes that one answer unknown, to be asked again
+(`jamsos.demo.lag`, `streams.barrier`); none is a reason to stop."""
 
 INPUT_TOPICS = ("enrolments", "contributions", "agents", "clock")
 ORDERED_TOPICS = ("clock",)

@@ -31,7 +31,8 @@ from typing import TypeVar
 
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
-from kafka.errors import KafkaError
+
+from jamsos.topics import ADMIN_PROBE_ERRORS
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -43,7 +44,6 @@ REPORT_SECONDS = 30.0
 REQUEST_TIMEOUT_MS = 10_000
 PROBE_TIMEOUT = 30.0
 """Longest one offsets probe may take before it is given up and asked again."""
-_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
 
 
 def barrier_targets(
@@ -118,7 +118,7 @@ class TickBarrier:
                 return await asyncio.wait_for(
                     loop.run_in_executor(self._thread, call), PROBE_TIMEOUT
                 )
-            except _PROBE_ERRORS as error:
+            except ADMIN_PROBE_ERRORS as error:
                 log.warning("tick %s: reading offsets failed (%r); retrying", label, error)
                 self._reset(hung=isinstance(error, TimeoutError))
                 await asyncio.sleep(1.0)

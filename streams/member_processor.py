@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from jamsos.contracts.dead_letters import dead_letter
 from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.agent import AgentShare, member_agent_shares, share_to_list, share_updates
@@ -40,6 +39,7 @@ from jamsos.topics import MEMBER_INBOX
 from streams.due_index import DueIndex
 from streams.emission import Emission, recall, remember
 from streams.origin import Origin
+from streams.quarantine import dead_letter_emission
 
 log = logging.getLogger(__name__)
 
@@ -346,19 +346,15 @@ class MemberProcessor:
             log.warning(
                 "dead letter %s:%s:%s: %s", origin.topic, origin.partition, origin.offset, error
             )
-            record = dead_letter(
-                topic=origin.topic,
-                partition=origin.partition,
-                offset=origin.offset,
-                key=origin.key,
-                value=value,
-                error=error,
-            )
             emissions.append(
-                Emission(
-                    "dead-letters",
-                    origin.key,
-                    self.serde.encode("dead-letters", "DeadLetter", record),
+                dead_letter_emission(
+                    self.serde,
+                    topic=origin.topic,
+                    partition=origin.partition,
+                    offset=origin.offset,
+                    key=origin.key,
+                    value=value,
+                    error=error,
                 )
             )
         return emissions

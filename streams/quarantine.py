@@ -76,7 +76,30 @@ def quarantined(
             exc_info=(type(error), error, error.__traceback__),
         )
         contract_error = ContractError(ErrorType.PROCESSING_ERROR, reason(error))
+    return dead_letter_emission(
+        serde,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        error=contract_error,
+    )
+
+
+def dead_letter_emission(
+    serde: AvroSerde,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    error: ContractError,
+) -> Emission:
+    """The `dead-letters` message of the input message at `topic`/`partition`/`offset`,
+    keyed like it (the one place the worker builds one)."""
     record = dead_letter(
-        topic=topic, partition=partition, offset=offset, key=key, value=value, error=contract_error
+        topic=topic, partition=partition, offset=offset, key=key, value=value, error=error
     )
     return Emission("dead-letters", key, serde.encode("dead-letters", "DeadLetter", record))

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
-from kafka.errors import KafkaError
 
 from jamsos.settings import Settings
-from jamsos.topics import APP_NAME
+from jamsos.topics import ADMIN_PROBE_ERRORS, APP_NAME
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,6 @@ WORKER_INPUTS = (
 SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
 """Topics the sink group consumes."""
 
-_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
-"""What a probe of a live cluster may meet; each makes that reading unknown."""
 FAILURES_BEFORE_RECONNECT = 5
 """Unknown readings in a row after which the admin client is replaced by a new one: a
 client whose connections went bad keeps failing, a new one asks afresh."""
@@ -76,7 +73,7 @@ class LagProbe:
         there yet, or a partial or failed answer of the cluster (`problem` says which)."""
         try:
             lag = self._reading(group, topics)
-        except _PROBE_ERRORS as error:
+        except ADMIN_PROBE_ERRORS as error:
             lag = None
             self.problem = f"asking for the lag of {group} failed: {type(error).__name__}"
             if str(error):
