@@ -116,3 +116,24 @@ def stale(root: Path = GRAFANA_DIR) -> list[str]:
         for name, text in files().items()
         if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
     ]
+
+
+def queries_in_files(root: Path = GRAFANA_DIR) -> list[str]:
+    """Every SQL text the files under `root` hold (variables, panels, alert rules), read
+    back from the files themselves, in order, each once."""
+    found: list[str] = []
+    for name in files():
+        path = root / name
+        if name.startswith("dashboards/"):
+            board = json.loads(path.read_text(encoding="utf-8"))
+            found += [variable["query"] for variable in board["templating"]["list"]]
+            found += [t["rawSql"] for p in board["panels"] for t in p.get("targets", [])]
+        elif name.endswith("-rules.yaml"):
+            for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+                for rule in group["rules"]:
+                    found += [
+                        step["model"]["rawSql"]
+                        for step in rule["data"]
+                        if step["datasourceUid"] == DATASOURCE_UID
+                    ]
+    return list(dict.fromkeys(found))

@@ -5,7 +5,8 @@ A refresh recomputes, never increments, so it is right however often rows were d
   cell that emptied since the last refresh written again as 0;
 - status transitions of each business day listed in `kpi_changed_days` as landed since the
   previous refresh began (less `LANDING_MARGIN`, for inserts that were still being written
-  when it read), from `member_status_changes FINAL`, emptied cells likewise written as 0.
+  when it read), from `member_status_changes FINAL`, emptied cells likewise written as 0;
+- the members in GRACE, as a new generation of `kpi_lapsing_members` (`lapsing_members`).
 
 Nothing landed since the previous refresh: nothing is recomputed (an idle pipeline costs
 one small query per refresh). Versions are the table's highest plus one, so a refresh wins
@@ -89,7 +90,27 @@ GROUP BY as_of, from_status, to_status
 _RECORD = """
 INSERT INTO {database}.kpi_refreshes (name, started_at, finished_at, version)
 SELECT '{name}', toDateTime({started}), now(),
-    (SELECT max(version) + 1 FROM {database}.kpi_refreshes)
+    (SELECT max(version) + 1 FROM {database}.kpi_refreshes WHERE name = '{name}')
+"""
+LAPSING = "lapsing"
+_LAPSING_GENERATION = """
+INSERT INTO {database}.kpi_lapsing_members
+    (generation, member_id, agent_id, branch_code, region_code, segment, arrears_months,
+     paid_through, as_of)
+SELECT {generation}, member_id, agent_id, branch_code, region_code, segment,
+    arrears_months, paid_through, as_of
+FROM {database}.members FINAL
+WHERE status = 'GRACE'
+"""
+_LAPSING_RECORD = """
+INSERT INTO {database}.kpi_refreshes (name, started_at, finished_at, version)
+SELECT '{name}', toDateTime({started}), now(), {generation}
+"""
+_LAPSING_CURRENT = """
+SELECT max(version) FROM {database}.kpi_refreshes WHERE name = '{name}'
+"""
+_LAPSING_OLD = """
+SELECT DISTINCT generation FROM {database}.kpi_lapsing_members WHERE generation < {before}
 """
 
 
@@ -118,9 +139,43 @@ def refresh_kpis(
     client.execute(_MEMBER_COUNTS.format(database=database))
     client.execute(_TRANSITIONS.format(database=database, since=since))
     client.execute(_RECORD.format(database=database, name=REFRESH_NAME, started=started))
+    _refresh_lapsing(client, database, started)
     seconds = time.perf_counter() - began
     log.info("KPI tables of %s refreshed in %.2fs", database, seconds)
     return KpiRefresh(True, seconds)
+
+
+def _refresh_lapsing(client: Executor, database: str, started: int) -> None:
+    """A new generation of the members in GRACE, recorded once complete; then the
+    generations before the one readers used until now are dropped.
+
+    A generation number is the refresh's time in microseconds (not the highest plus one:
+    two sinks refreshing at once must not write into one generation, which would list
+    their members twice). Dropping needs ALTER rights on the table; the 18.16 writer
+    profile has none (allow_ddl = 0), so there the old generations stay until a refresh
+    run by an account that may (`jamsos db refresh-kpis` as the migrator)."""
+    generation = time.time_ns() // 1000
+    keep = client.execute(_LAPSING_CURRENT.format(database=database, name=LAPSING))[0][0]
+    client.execute(_LAPSING_GENERATION.format(database=database, generation=generation))
+    client.execute(
+        _LAPSING_RECORD.format(
+            database=database, name=LAPSING, started=started, generation=generation
+        )
+    )
+    before = min(int(keep or generation), generation)
+    old = client.execute(_LAPSING_OLD.format(database=database, before=before))
+    try:
+        for (number,) in old:
+            client.execute(
+                f"ALTER TABLE {database}.kpi_lapsing_members DROP PARTITION {int(number)}"
+            )
+    except Exception as error:  # no ALTER rights: they stay, the view reads only the newest
+        log.warning(
+            "old generations of %s.kpi_lapsing_members stay (%s: %s)",
+            database,
+            type(error).__name__,
+            str(error).splitlines()[0] if str(error) else "",
+        )
 
 
 def refresh_statements(database: str, since: int, started: int) -> list[str]:
@@ -129,6 +184,10 @@ def refresh_statements(database: str, since: int, started: int) -> list[str]:
         _MEMBER_COUNTS.format(database=database),
         _TRANSITIONS.format(database=database, since=since),
         _RECORD.format(database=database, name=REFRESH_NAME, started=started),
+        _LAPSING_GENERATION.format(database=database, generation=started),
+        _LAPSING_RECORD.format(
+            database=database, name=LAPSING, started=started, generation=started
+        ),
     ]
 
 
@@ -147,6 +206,9 @@ _TRANSITION_COUNTS = """
         AS active_in,
     countIf(from_status IN ('ACTIVE', 'GRACE') AND to_status NOT IN ('ACTIVE', 'GRACE'))
         AS active_out"""
+_LAPSING_COLUMNS = (
+    "member_id, agent_id, branch_code, region_code, segment, arrears_months, paid_through, as_of"
+)
 AGREEMENT = {
     "kpi_active_members": (
         "SELECT segment, region_code, branch_code, active, inactive, registered, exited "
@@ -163,6 +225,10 @@ AGREEMENT = {
         "active_out FROM {database}.kpi_status_daily",
         f"SELECT as_of, {_TRANSITION_COUNTS} "
         "FROM {database}.member_status_changes FINAL GROUP BY as_of",
+    ),
+    "lapsing_members": (
+        f"SELECT {_LAPSING_COLUMNS} FROM {{database}}.lapsing_members",
+        f"SELECT {_LAPSING_COLUMNS} FROM {{database}}.members FINAL WHERE status = 'GRACE'",
     ),
 }
 """Per KPI view: what it shows, and the same figures counted from the register itself."""

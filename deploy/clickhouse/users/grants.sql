@@ -49,4 +49,8 @@ GRANT SELECT, INSERT ON {database}.kpi_refreshes TO jamsos_writer
 ;
 GRANT SELECT ON {database}.kpi_changed_days TO jamsos_writer
 ;
+-- ALTER DELETE is what ALTER TABLE … DROP PARTITION needs: the refresh drops the
+-- generations of members in GRACE that no reader uses any more.
+GRANT SELECT, INSERT, ALTER DELETE ON {database}.kpi_lapsing_members TO jamsos_writer
+;
 GRANT SELECT ON {database}.* TO jamsos_reader

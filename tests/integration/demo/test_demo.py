@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from jamsos.demo.html_report import CHART_IDS
+from jamsos.dashboards import queries as q
+from jamsos.dashboards.macros import expand
+from jamsos.dashboards.provisioning import queries_in_files
+from jamsos.demo.html_report import ALL_TIME, CHART_IDS
 from jamsos.settings import Settings
+from jamsos.warehouse.client import make_client
 from tests.integration.demo.helpers import (
     ARTEFACTS,
     demo_argv,
@@ -37,6 +41,29 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(
     assert "all equal" in out
     assert "== Dead letters by reason ==" in out
     _check_charts(out)
+    _check_dashboard_queries(settings, re.search(r"ClickHouse database (\w+)", out)[1])
+
+
+def _check_dashboard_queries(settings: Settings, database: str) -> None:
+    """Every query of the generated Grafana files runs on the demo's database (18.16, a
+    demo-sized register), answers with the columns it declares, and finds rows."""
+    client = make_client(settings, database=database)
+    try:
+        regions = [row[0] for row in client.execute(q.REGIONS.sql)]
+        variables = {"region": regions}
+        variables["branch"] = [
+            row[0] for row in client.execute(expand(q.BRANCHES.sql, *ALL_TIME, variables))
+        ]
+        known = {v.sql: v for v in vars(q).values() if isinstance(v, q.Query)}
+        empty = []
+        for sql in queries_in_files():
+            rows, types = client.execute(expand(sql, *ALL_TIME, variables), with_column_types=True)
+            assert [name for name, _ in types] == list(known[sql].columns), sql
+            if not rows:
+                empty.append(sql)
+        assert empty == [], f"queries that found nothing in the demo's database: {empty}"
+    finally:
+        client.disconnect()
 
 
 def _check_charts(out: str) -> None:

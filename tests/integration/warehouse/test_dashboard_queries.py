@@ -5,41 +5,18 @@ rows (except queries that read the clock)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-import yaml
-
 from jamsos.dashboards import queries as q
-from jamsos.dashboards.clickhouse import DATASOURCE_UID
 from jamsos.dashboards.macros import expand
-from jamsos.dashboards.provisioning import GRAFANA_DIR, files
+from jamsos.dashboards.provisioning import queries_in_files
 from jamsos.settings import Settings
 from tests.integration.warehouse.engines import Http, both_engines
 
 KNOWN = {value.sql: value for value in vars(q).values() if isinstance(value, q.Query)}
 START, END = datetime(2018, 1, 1), datetime(2020, 12, 31, 23, 59)
 """A dashboard time range that covers the dataset's days."""
-
-
-def _artefact_queries() -> list[str]:
-    """Every SQL text in the generated files, read back from the files themselves."""
-    found: list[str] = []
-    for name in files():
-        path = GRAFANA_DIR / name
-        if name.startswith("dashboards/"):
-            board = json.loads(path.read_text())
-            found += [variable["query"] for variable in board["templating"]["list"]]
-            found += [t["rawSql"] for p in board["panels"] for t in p.get("targets", [])]
-        elif name.endswith("-rules.yaml"):
-            for rule in yaml.safe_load(path.read_text())["groups"][0]["rules"]:
-                found += [
-                    step["model"]["rawSql"]
-                    for step in rule["data"]
-                    if step["datasourceUid"] == DATASOURCE_UID
-                ]
-    return list(dict.fromkeys(found))
 
 
 def _answer(text: str) -> tuple[list[str], list[str]]:
@@ -51,7 +28,7 @@ def test_every_generated_query_runs_alike_on_18_16_and_current_clickhouse(
     settings: Settings,
 ) -> None:
     database = f"{settings.clickhouse_database}_dashboards"
-    sqls = _artefact_queries()
+    sqls = queries_in_files()
     assert len(sqls) >= 17
     with both_engines(settings, database) as (old, current):
 

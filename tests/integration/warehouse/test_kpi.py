@@ -53,6 +53,8 @@ def test_the_sink_keeps_the_kpi_tables_equal_to_the_register(
     client.execute(f"INSERT INTO {db}.kpi_changed_days (as_of) VALUES", [(date.today(),)])
     assert refresh_kpis(client, db).recomputed
     assert kpi_disagreements(client, db) == []
+    generations = client.execute(f"SELECT uniqExact(generation) FROM {db}.kpi_lapsing_members")
+    assert generations[0][0] <= 2, "old generations of the GRACE list were not dropped"
     after = _groups(client, db)
     assert (segment, region, branch) not in after
     assert after[("MOVED", region, branch)] == groups[(segment, region, branch)]

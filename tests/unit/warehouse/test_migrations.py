@@ -84,8 +84,14 @@ def test_grants_give_the_writer_insert_on_every_sink_table_only() -> None:
         clickhouse_reader_password=SecretStr("r"),
     )
     statements = render_grants(settings)
-    granted = {s.split(" ON ")[1].split()[0] for s in statements if "INSERT ON" in s}
-    kpi = {"kpi_changed_days", "kpi_member_counts", "kpi_status_transitions", "kpi_refreshes"}
+    granted = {s.split(" ON ")[1].split()[0] for s in statements if "INSERT" in s.split(" ON ")[0]}
+    kpi = {
+        "kpi_changed_days",
+        "kpi_member_counts",
+        "kpi_status_transitions",
+        "kpi_refreshes",
+        "kpi_lapsing_members",
+    }
     assert granted == {f"jamsos.{table}" for table in (*TABLE_COLUMNS, *kpi)}
     read = {
         s.split(" ON ")[1].split()[0] for s in statements if "jamsos_writer" in s and "SELECT" in s
