@@ -123,3 +123,42 @@ def both_engines(settings: Settings, database: str) -> Iterator[tuple[Http, Any]
             current.cleanup()
             admin.execute(f"DROP DATABASE IF EXISTS {database}")
             admin.disconnect()
+
+
+COPIED_TABLES = (
+    *TABLE_COLUMNS,
+    *DERIVED_COLUMNS,
+    "kpi_targets",
+    "kpi_member_counts",
+    "kpi_status_transitions",
+    "kpi_refreshes",
+    "kpi_lapsing_members",
+)
+"""Every stored table: what a copy of a database onto the current engine must carry."""
+
+
+@contextmanager
+def copied_to_current(client: Client, database: str) -> Iterator[Any]:
+    """A chdb session holding `database` as `client` (18.16) has it: the same migrations,
+    every row of every table copied as stored (all parts, copies included)."""
+    with tempfile.TemporaryDirectory() as path:
+        current = chdb_session.Session(path)
+        try:
+            current.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+            for migration in load_migrations():
+                for statement in migration.statements(database):
+                    current.query(statement)
+            for table in COPIED_TABLES:
+                rows, types = client.execute(
+                    f"SELECT * FROM {database}.{table}", with_column_types=True
+                )
+                names = ", ".join(f"`{name}`" for name, _ in types)
+                for start in range(0, len(rows), 5_000):
+                    values = ", ".join(
+                        "(" + ", ".join(map(literal, row)) + ")"
+                        for row in rows[start : start + 5_000]
+                    )
+                    current.query(f"INSERT INTO {database}.{table} ({names}) VALUES {values}")
+            yield current
+        finally:
+            current.cleanup()
