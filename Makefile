@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy jamsos streams consumers
+	$(BIN)/jamsos grafana --check
 
 bootstrap: $(STAMP)
 	bash deploy/local/install-system-packages.sh
