@@ -459,11 +459,11 @@ class BatchingSink:
         self._accepted = {}
         self._last_commit = now
 
-    def _forget(self, partitions: list[TopicPartition]) -> None:
+    def forget_revoked(self, partitions: list[TopicPartition]) -> None:
         """Partitions taken away: commit what landed, drop what did not, and remember where
         it started. Whoever gets a partition next reads on from its committed offset; if it
         is this sink again, the client keeps its position past the dropped rows, so
-        `_resume` moves it back to the first of them."""
+        `resume_assigned` moves it back to the first of them."""
         revoked = set(partitions)
         landed = {tp: off for tp, off in self._accepted.items() if tp in revoked}
         if landed:
@@ -492,8 +492,8 @@ class BatchingSink:
         if not self._buffers:
             self._oldest = None
 
-    def _resume(self, assigned: list[TopicPartition]) -> None:
-        """Partitions given (back) to this sink: read again whatever `_forget` dropped."""
+    def resume_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Partitions given (back) to this sink: read again whatever `forget_revoked` dropped."""
         for tp in assigned:
             offset = self._rewind.pop(tp, None)
             if offset is not None:
@@ -509,11 +509,11 @@ class _Rebalance(ConsumerRebalanceListener):
         self.sink = sink
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self.sink._forget(list(revoked))
+        self.sink.forget_revoked(list(revoked))
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("sink assigned %d partitions", len(assigned))
-        self.sink._resume(list(assigned))
+        self.sink.resume_assigned(list(assigned))
 
 
 def run_sink(

@@ -74,7 +74,7 @@ def committed_offset(app: faust.App) -> Callable[[faust.types.TP], int | None]:
     (a private attribute, guarded by `tests/unit/streams/test_faust_contract.py`)."""
 
     def committed(tp: faust.types.TP) -> int | None:
-        known: dict[faust.types.TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
+        known: dict[faust.types.TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]  # noqa: SLF001
         return known.get(tp)
 
     return committed

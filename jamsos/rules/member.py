@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -215,6 +216,15 @@ class MemberLedger:
         needs ``P``; caching it per ``lapse_months`` avoids replaying the payments thrice.
         """
         self._paid_through.clear()
+
+    def derived_paid_through(
+        self, lapse_months: int, compute: Callable[[], Month | None]
+    ) -> Month | None:
+        """``P`` for `lapse_months`: `compute()` once, then the cached value until a fact
+        changes (`facts_changed`)."""
+        if lapse_months not in self._paid_through:
+            self._paid_through[lapse_months] = compute()
+        return self._paid_through[lapse_months]
 
     @property
     def enrolled(self) -> bool:
@@ -439,13 +449,14 @@ def effective_payments(ledger: MemberLedger) -> list[Payment]:
 def paid_through(ledger: MemberLedger, lapse_months: int = DEFAULT_LAPSE_MONTHS) -> Month | None:
     """``P``: replay the non-reversed payments in business-time order."""
     enrolment = _require_enrolment(ledger)
-    if lapse_months in ledger._paid_through:
-        return ledger._paid_through[lapse_months]
-    result: Month | None = None
-    for payment in effective_payments(ledger):
-        result = _apply_payment(result, payment, enrolment, ledger.termination, lapse_months)
-    ledger._paid_through[lapse_months] = result
-    return result
+
+    def replayed() -> Month | None:
+        result: Month | None = None
+        for payment in effective_payments(ledger):
+            result = _apply_payment(result, payment, enrolment, ledger.termination, lapse_months)
+        return result
+
+    return ledger.derived_paid_through(lapse_months, replayed)
 
 
 def evaluate(
