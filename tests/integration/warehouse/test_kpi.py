@@ -37,7 +37,8 @@ def test_the_sink_keeps_the_kpi_tables_equal_to_the_register(
     assert groups, "no KPI rows: the comparison would prove nothing"
 
     # Nothing landed since the refresh before: nothing is recomputed (no margin here, so
-    # the two refreshes need only start in different seconds).
+    # the last landing and the two refreshes need only fall in different seconds).
+    time.sleep(1.1)
     refresh_kpis(client, db, margin=0)
     time.sleep(1.1)
     assert not refresh_kpis(client, db, margin=0).recomputed
