@@ -57,10 +57,17 @@ class Settings(BaseSettings):
     kafka_version: str = "4.4.0"
     kafka_controller_port: int = 19093
     kafka_heap: str = "1g"
-    kafka_partitions: int = 4
+    kafka_partitions: int = Field(default=4, gt=0)
+    """Partitions of every topic the project creates (input, output, changelog)."""
+    kafka_replication_factor: int = Field(default=1, gt=0)
+    """Copies of every topic the project creates: 1 on the one-broker local stack, 3 on a
+    production cluster."""
+    kafka_min_insync_replicas: int | None = Field(default=None, gt=0)
+    """`min.insync.replicas` of every topic the project creates (every producer writes with
+    acks=all): with 3 copies, 2 keeps writing through one broker down and loses no
+    acknowledged write; unset, the broker's default."""
     kafka_cluster_id: str | None = None
     """KRaft cluster id for a storage folder formatted for the first time; random if unset."""
-    """Partitions of every topic the project creates (input, output, changelog)."""
 
     # -- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:19092"

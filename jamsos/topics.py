@@ -100,8 +100,8 @@ def ensure_topics(
             NewTopic(
                 name,
                 num_partitions=counts[name],
-                replication_factor=1,
-                topic_configs=_configs(settings, contract_name[name], compacted=compacted),
+                replication_factor=settings.kafka_replication_factor,
+                topic_configs=creation_configs(settings, contract_name[name], compacted=compacted),
             )
             for name in missing
         ]
@@ -114,12 +114,15 @@ def ensure_topics(
         admin.close()
 
 
-def _configs(settings: Settings, name: str, *, compacted: bool) -> dict[str, str]:
-    if compacted:
-        return {"cleanup.policy": "compact"}
-    configs = topic_configs(settings, name)
-    if name == "dead-letters":
+def creation_configs(settings: Settings, name: str, *, compacted: bool) -> dict[str, str]:
+    """Every config topic `name` (before the prefix) is created with: compaction for
+    state changelogs, else retention and timestamps (`topic_configs`); the dead letters'
+    larger messages; and, when set, `min.insync.replicas` for all."""
+    configs = {"cleanup.policy": "compact"} if compacted else topic_configs(settings, name)
+    if name == "dead-letters" and not compacted:
         configs["max.message.bytes"] = str(DEAD_LETTER_MAX_BYTES + 64 * 1024)
+    if settings.kafka_min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
     return configs
 
 

@@ -59,7 +59,7 @@ def create_app(
         store="rocksdb://",
         datadir=data_dir or str(settings.state_dir / "worker"),
         topic_partitions=settings.kafka_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,
         key_serializer="raw",
         value_serializer="raw",
         producer_acks=-1,
