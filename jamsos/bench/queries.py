@@ -98,9 +98,8 @@ def measure_views(settings: Settings, members: int, runs: int = 3) -> ViewLatenc
         if view != "lapsing_members"
     }
     before["lapsing_members (from the register)"] = (
-        "SELECT member_id, agent_id, branch_code, region_code, segment, arrears_months, "
-        "paid_through, as_of FROM members FINAL WHERE status = 'GRACE' "
-        "ORDER BY arrears_months DESC, member_id LIMIT 100"
+        AGREEMENT["lapsing_members"][1].format(database=database)
+        + " ORDER BY arrears_months DESC, member_id LIMIT 100"  # the first page, as above
     )
     for name, query in {**QUERIES, **before}.items():
         timings = []

@@ -10,7 +10,12 @@ ClickHouse 18.16 and current releases both run (no window functions, no `dateDif
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jamsos.dashboards.macros import expand
 
 REGION_FILTER = "region_code IN (${region:singlequote})"
 BRANCH_FILTER = "branch_code IN (${branch:singlequote})"
@@ -151,3 +156,20 @@ DEAD_LETTERS_LAST_HOUR = Query(
     "SELECT count() AS dead_letters_last_hour FROM dead_letters WHERE failed_at >= now() - 3600",
     ("dead_letters_last_hour",),
 )
+
+
+BY_SQL: dict[str, Query] = {
+    value.sql: value for value in tuple(globals().values()) if isinstance(value, Query)
+}
+"""Every query above by its text: how a check finds the declared columns of a SQL text it
+read back out of the generated files."""
+
+
+def every_place(
+    rows: Callable[[str], Sequence[Sequence[Any]]], start: datetime, end: datetime
+) -> dict[str, list[str]]:
+    """The dashboards' variables set to All: every province, then every branch of them,
+    read with `rows` (runs a query, returns its rows)."""
+    regions = [str(row[0]) for row in rows(REGIONS.sql)]
+    branches = [str(row[0]) for row in rows(expand(BRANCHES.sql, start, end, {"region": regions}))]
+    return {"region": regions, "branch": branches}

@@ -37,11 +37,7 @@ class _Reader:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        regions = [row[0] for row in client.execute(q.REGIONS.sql)]
-        branches = [
-            row[0] for row in client.execute(expand(q.BRANCHES.sql, *ALL_TIME, {"region": regions}))
-        ]
-        self.variables = {"region": regions, "branch": branches}
+        self.variables = q.every_place(client.execute, *ALL_TIME)
 
     def columns(self, query: q.Query) -> dict[str, list[Any]]:
         rows = self.client.execute(expand(query.sql, *ALL_TIME, self.variables))

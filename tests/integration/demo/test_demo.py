@@ -53,19 +53,14 @@ def _check_dashboard_queries(settings: Settings, database: str) -> None:
     client = make_client(settings, database=database)
     old = Http(settings)
     try:
-        regions = [row[0] for row in client.execute(q.REGIONS.sql)]
-        variables = {"region": regions}
-        variables["branch"] = [
-            row[0] for row in client.execute(expand(q.BRANCHES.sql, *ALL_TIME, variables))
-        ]
-        known = {v.sql: v for v in vars(q).values() if isinstance(v, q.Query)}
+        variables = q.every_place(client.execute, *ALL_TIME)
         with copied_to_current(client, database) as current:
             for sql in queries_in_files():
                 expanded = expand(sql, *ALL_TIME, variables)
                 on_old = old.query(expanded + " FORMAT TSVWithNames", database).splitlines()
                 on_new = str(current.query(f"USE {database}; {expanded}", "TSVWithNames"))
                 header, *rows = on_old
-                assert header.split("\t") == list(known[sql].columns), sql
+                assert header.split("\t") == list(q.BY_SQL[sql].columns), sql
                 assert rows, f"found nothing in the demo's database: {sql}"
                 if "now()" not in sql and "today()" not in sql:
                     assert sorted(rows) == sorted(on_new.splitlines()[1:]), sql

@@ -14,7 +14,6 @@ from jamsos.dashboards.provisioning import queries_in_files
 from jamsos.settings import Settings
 from tests.integration.warehouse.engines import Http, both_engines
 
-KNOWN = {value.sql: value for value in vars(q).values() if isinstance(value, q.Query)}
 START, END = datetime(2018, 1, 1), datetime(2020, 12, 31, 23, 59)
 """A dashboard time range that covers the dataset's days."""
 
@@ -43,7 +42,7 @@ def test_every_generated_query_runs_alike_on_18_16_and_current_clickhouse(
         variables["branch"] = on_both(expand(q.BRANCHES.sql, START, END, variables))[0][1]
         non_empty = 0
         for sql in sqls:
-            query = KNOWN[sql]
+            query = q.BY_SQL[sql]
             (old_columns, old_rows), (new_columns, new_rows) = on_both(
                 expand(sql, START, END, variables)
             )
