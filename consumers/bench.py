@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from consumers.sink import SINK_TOPICS, run_sink
+from consumers.sink import run_sink
 from jamsos.contracts.publisher import make_producer
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
-from jamsos.topics import ensure_topics
+from jamsos.topics import SINK_TOPICS, ensure_topics
 from jamsos.warehouse.client import make_client
 from jamsos.warehouse.migrations import migrate
 
@@ -90,7 +90,7 @@ def measure_sink_throughput(
     finally:
         client.disconnect()
     ensure_topics(settings, SINK_TOPICS)
-    registry = SchemaRegistry(settings.registry_url)
+    registry = SchemaRegistry.from_settings(settings)
     try:
         serde = AvroSerde(registry)
         _publish(settings, serde, rows)

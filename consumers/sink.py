@@ -32,13 +32,14 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.writer import TableWriter
+from jamsos.connect import kafka_options
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.redaction import redactor
 from jamsos.contracts.registry import RegistryError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
-from jamsos.topics import wait_for_partitions
+from jamsos.topics import SINK_TOPICS, wait_for_partitions
 from jamsos.warehouse.client import make_client
 from jamsos.warehouse.kpi import KpiRefresher
 from jamsos.warehouse.rows import (
@@ -52,9 +53,6 @@ from jamsos.warehouse.rows import (
 
 log = logging.getLogger(__name__)
 
-SINK_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
-"""Contract topics the sink lands; `contributions` is an input topic, admitted like the
-worker admits it, so that invalid payments are skipped here as they are dead-lettered there."""
 
 REPORT_SECONDS = 30.0
 """How often a running sink logs its progress line."""
@@ -156,7 +154,7 @@ class BatchingSink:
     # -- set-up ------------------------------------------------------------------------
     def _make_consumer(self) -> KafkaConsumer:
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_options(self.settings, "sink"),
             group_id=self.settings.sink_group,
             client_id="jamsos-sink",
             enable_auto_commit=False,
@@ -529,7 +527,7 @@ def run_sink(
     if on_start is not None:
         on_start(sink)
     refresher = KpiRefresher(
-        lambda: make_client(settings, database=settings.clickhouse_database),
+        lambda: make_client(settings, database=settings.clickhouse_database, account="refresher"),
         settings.clickhouse_database,
         settings.kpi_refresh_seconds,
         sink.stop,

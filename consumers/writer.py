@@ -71,7 +71,7 @@ class TableWriter:
         columns = TABLE_COLUMNS.get(table) or DERIVED_COLUMNS[table]
         names = ", ".join(f"`{name}`" for name in columns)
         if self._client is None:
-            self._client = make_client(self.settings, database=self.database)
+            self._client = make_client(self.settings, database=self.database, account="writer")
         try:
             self._client.execute(
                 f"INSERT INTO {self.database}.{table} ({names}) VALUES",

@@ -21,18 +21,20 @@ from jamsos.rules.holding import DEFAULT_HOLD_DAYS
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package runs from (an editable install); the stack's data lives below."""
 
-Account = Literal["writer", "reader"]
-"""The jamsos ClickHouse accounts: the sinks' `jamsos_writer`, the dashboards'
-`jamsos_reader`."""
-ACCOUNTS: tuple[Account, ...] = ("writer", "reader")
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+Account = Literal["writer", "refresher", "reader"]
+"""The jamsos ClickHouse accounts besides the migrator: the sinks' insert-only
+`jamsos_writer`, the KPI refresh's `jamsos_refresher` (reads the register, writes only the
+aggregates), the dashboards' read-only `jamsos_reader`."""
+ACCOUNTS: tuple[Account, ...] = ("writer", "refresher", "reader")
 LOCAL_NIK_SECRET_FILE = "secrets/nik-secret"
 """Where, under the state directory, the local stack keeps the random NIK key it made."""
 LOCAL_ACCOUNT_PASSWORD_FILES: dict[Account, str] = {
-    "writer": "secrets/clickhouse-writer-password",
-    "reader": "secrets/clickhouse-reader-password",
+    role: f"secrets/clickhouse-{role}-password" for role in ACCOUNTS
 }
 """Where, under the state directory, the local stack keeps the random passwords it made
-for ClickHouse's `jamsos_writer` and `jamsos_reader`."""
+for ClickHouse's jamsos accounts."""
 
 
 def _default_state_dir() -> Path:
@@ -69,8 +71,28 @@ class Settings(BaseSettings):
     kafka_cluster_id: str | None = None
     """KRaft cluster id for a storage folder formatted for the first time; random if unset."""
 
+    stack_secure: bool = False
+    """Run, and talk to, the local stack secured: Kafka on SASL_SSL with SCRAM and ACLs per
+    service, ClickHouse and the registry on TLS with passwords, all signed by a CA the stack
+    makes (`jamsos.stack.tls`). Every connection setting below that is not given then
+    defaults to that stack's own files (`jamsos.connect`)."""
+    kafka_internal_port: int = 19094
+    """The secured local broker's broker-to-broker listener (TLS with client certificates)."""
+
     # -- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: KafkaProtocol | None = None
+    """PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; unset, PLAINTEXT (SASL_SSL on the
+    secured local stack)."""
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    """This process's Kafka principal (each service its own: worker, sink, publisher)."""
+    kafka_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = None
+    """PEM file of the CA that signed the brokers' certificates; unset, the system's CAs."""
+    kafka_ssl_cert_file: Path | None = None
+    """PEM client certificate, for clusters that authenticate clients by certificate."""
+    kafka_ssl_key_file: Path | None = None
     topic_prefix: str = ""
     """Prepended to every topic name; tests and demo runs use it to stay apart."""
     topic_retention_days: int = Field(default=400, gt=0)
@@ -79,7 +101,12 @@ class Settings(BaseSettings):
 
     # -- schema registry -----------------------------------------------------------------
     registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
-    """Base URL of the Confluent-compatible schema registry API."""
+    """Base URL of the Confluent-compatible schema registry API (https:// for TLS)."""
+    registry_username: str | None = None
+    """Basic-auth user of the registry; unset, no authentication."""
+    registry_password: SecretStr | None = None
+    registry_ca_file: Path | None = None
+    """PEM file of the CA that signed the registry's certificate; unset, the system's CAs."""
 
     # -- ClickHouse ----------------------------------------------------------------------
     clickhouse_host: str = "127.0.0.1"
@@ -87,7 +114,17 @@ class Settings(BaseSettings):
     clickhouse_http_port: int = 18123
     clickhouse_database: str = "jamsos"
     clickhouse_user: str = "default"
+    """The migrator: the one account that runs DDL (`jamsos db migrate`, the demo's set-up)."""
     clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_secure: bool | None = None
+    """Connect over TLS (ClickHouse's `tcp_port_secure`); unset, only on the secured stack."""
+    clickhouse_verify: bool = True
+    """Check the server's certificate and host name (never turn off outside a test)."""
+    clickhouse_ca_file: Path | None = None
+    """PEM file of the CA that signed ClickHouse's certificate; unset, the system's CAs."""
+    clickhouse_cert_file: Path | None = None
+    """PEM client certificate, for servers that authenticate clients by certificate."""
+    clickhouse_key_file: Path | None = None
 
     # -- rules ---------------------------------------------------------------------------
     lapse_months: int = 3
@@ -132,6 +169,8 @@ class Settings(BaseSettings):
     """Password of `jamsos_writer`, the sinks' insert-only user (local stack: users.xml)."""
     clickhouse_reader_password: SecretStr | None = None
     """Password of `jamsos_reader`, the dashboards' read-only user."""
+    clickhouse_refresher_password: SecretStr | None = None
+    """Password of `jamsos_refresher`, the account the sinks' KPI refresh runs as."""
     kpi_refresh_seconds: float = Field(default=30.0, ge=0)
     """Seconds between the sink's refreshes of the pre-aggregated KPI tables (0: the sink
     never refreshes them; `jamsos db refresh-kpis` does). Each refresh recounts the

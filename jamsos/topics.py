@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from jamsos.connect import Service, kafka_options
 from jamsos.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ after every member event that reached Kafka before it *by broker timestamp* (`st
 which the worker finds by timestamp (`streams.barrier`); a producer's clock is not trusted
 for that order."""
 OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
+SINK_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
+"""Contract topics the sink lands; `contributions` is an input topic, admitted like the
+worker admits it, so that invalid payments are skipped here as they are dead-lettered there."""
+DEAD_LETTER_REPLAY_GROUP = "jamsos-dead-letter-replay"
+"""Default consumer group of `jamsos dead-letters replay`."""
 
 DEAD_LETTER_MAX_BYTES = 2 * 1024 * 1024
 """Largest dead letter a producer sends. A dead letter holds its input's bytes whole, so
@@ -59,8 +65,8 @@ INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
 """The worker's internal topics (names before the prefix)."""
 
 
-def _admin(settings: Settings) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="jamsos-admin")
+def _admin(settings: Settings, service: Service = "admin") -> KafkaAdminClient:
+    return KafkaAdminClient(**kafka_options(settings, service), client_id=f"jamsos-{service}")
 
 
 def topic_configs(settings: Settings, name: str = "") -> dict[str, str]:
@@ -84,13 +90,15 @@ def ensure_topics(
     partitions: int | None = None,
     *,
     compacted: bool = False,
+    service: Service = "admin",
 ) -> None:
     """Create the physical topics of `names` (before the prefix) that do not exist yet;
-    `compacted` for topics that keep the last value per key (state changelogs)."""
+    `compacted` for topics that keep the last value per key (state changelogs). On a
+    secured cluster `service` must be allowed to create them, unless an admin did first."""
     names = list(names)
     counts = {settings.topic(name): partition_count(settings, name, partitions) for name in names}
     contract_name = {settings.topic(name): name for name in names}
-    admin = _admin(settings)
+    admin = _admin(settings, service)
     try:
         existing = set(admin.list_topics())
         missing = [name for name in counts if name not in existing]

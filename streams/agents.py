@@ -27,6 +27,7 @@ from typing import TypeVar, cast
 
 import faust
 
+from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import TOPICS
 from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
@@ -125,7 +126,7 @@ def register_agents(
             log.exception("the stall watch could not check the partitions this time")
 
     barrier = TickBarrier(
-        settings.kafka_bootstrap,
+        kafka_options(settings, "worker"),
         app.conf.id,
         [settings.topic(name) for name in MEMBER_INPUTS],
         settings.kafka_partitions,

@@ -8,6 +8,7 @@ import os
 import faust
 from faust.types import AgentT
 
+from jamsos.connect import faust_credentials
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.exits import EXIT_AGENT_FAILED
@@ -56,6 +57,7 @@ def create_app(
     app = WorkerApp(
         settings.topic(APP_NAME),
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings, "worker"),
         store="rocksdb://",
         datadir=data_dir or str(settings.state_dir / "worker"),
         topic_partitions=settings.kafka_partitions,
@@ -83,7 +85,7 @@ def create_app(
     # stream to drain it a message at a time. A batch's staged writes go there at once and
     # the batch then flushes the producer itself, so the cap is raised to a batch's worth.
     app.producer.buffer.max_messages = settings.worker_batch_events * 8
-    serde = AvroSerde(SchemaRegistry(settings.registry_url))
+    serde = AvroSerde(SchemaRegistry.from_settings(settings))
     register_agents(
         app, settings, define_topics(app, settings), define_tables(app, settings), serde
     )

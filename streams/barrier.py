@@ -27,7 +27,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
@@ -71,14 +71,14 @@ class TickBarrier:
 
     def __init__(
         self,
-        bootstrap: str,
+        connection: dict[str, Any],
         group: str,
         topics: Iterable[str],
         partitions: int,
         *,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.connection = connection
         self.group = group
         self.partitions = [TopicPartition(t, p) for t in topics for p in range(partitions)]
         self.poll_seconds = poll_seconds
@@ -139,7 +139,7 @@ class TickBarrier:
     def _client(self) -> KafkaAdminClient:
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap,
+                **self.connection,
                 client_id="jamsos-tick-barrier",
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
             )

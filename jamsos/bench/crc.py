@@ -21,6 +21,7 @@ import kafka.record.default_records as default_records
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.record import util as record_util
 
+from jamsos.connect import kafka_options
 from jamsos.settings import Settings
 from jamsos.topics import delete_topics_with_prefix, ensure_topics
 
@@ -67,7 +68,7 @@ def _checksum_rate(crc: Callable[[memoryview | bytes], int]) -> float:
 
 def _publish(settings: Settings, topic: str, messages: int) -> float:
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, linger_ms=5, batch_size=512 * 1024, acks=1
+        **kafka_options(settings, "admin"), linger_ms=5, batch_size=512 * 1024, acks=1
     )
     value = os.urandom(MESSAGE_BYTES)
     started = time.perf_counter()
@@ -81,7 +82,7 @@ def _publish(settings: Settings, topic: str, messages: int) -> float:
 
 def _consume(settings: Settings, topic: str, messages: int) -> float:
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_options(settings, "admin"),
         enable_auto_commit=False,
         check_crcs=True,
         max_partition_fetch_bytes=8 * 1024 * 1024,

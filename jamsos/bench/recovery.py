@@ -51,6 +51,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from jamsos.bench.harness import BenchRun, bench_run
+from jamsos.connect import aiokafka_options, kafka_options
 from jamsos.contracts.catalog import topic_for
 from jamsos.contracts.publisher import EventPublisher
 from jamsos.contracts.registry import SchemaRegistry
@@ -238,7 +239,7 @@ def members_changelog(settings: Settings) -> Changelog:
 def create_changelog_topic(settings: Settings, changelog: Changelog) -> None:
     """Create the changelog as Faust would (compacted), before the first worker starts;
     Faust takes an existing changelog topic as it is."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_options(settings, "admin"))
     try:
         topic = NewTopic(
             changelog.topic,
@@ -299,7 +300,7 @@ async def _send_members(
     record batches are built in C. kafka-python computes each batch's CRC-32C in Python
     unless the optional `crc32c` package is installed, and sends about ten times slower."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **aiokafka_options(settings, "admin"),
         client_id="jamsos-bench-recovery-seed",
         acks=1,
         linger_ms=100,
@@ -377,7 +378,7 @@ class StatusWatch:
     def __init__(self, settings: Settings, serde: AvroSerde) -> None:
         self.serde = serde
         self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **kafka_options(settings, "admin"),
             enable_auto_commit=False,
             fetch_max_wait_ms=50,
         )
@@ -414,7 +415,7 @@ class GroupWatch:
 
     def __init__(self, settings: Settings, group: str) -> None:
         self.group = group
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        self.admin = KafkaAdminClient(**kafka_options(settings, "admin"))
         self.quiet = _FaustGroupMetadata()
         logging.getLogger(self.LOGGER).addFilter(self.quiet)
 
@@ -486,7 +487,7 @@ def measure_recovery(settings: Settings, members: int, runs: int) -> RecoveryFig
         raise ValueError(f"--members must be at least {TEMPLATE_MEMBERS:,}")
     if runs < 1:
         raise ValueError("--runs must be at least 1")
-    serde = AvroSerde(SchemaRegistry(settings.registry_url))
+    serde = AvroSerde(SchemaRegistry.from_settings(settings))
     with bench_run(settings, "rec") as run:
         changelog = members_changelog(run.settings)
         began = time.monotonic()

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from kafka import KafkaConsumer
 
 from jamsos.bench.harness import BenchRun, bench_run, wait_for
+from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import input_topics
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.registry import SchemaRegistry
@@ -112,11 +113,11 @@ def measure_throughput(
 
 def consume_and_decode(settings: Settings, expected: int) -> float:
     """Seconds a plain consumer takes to read and decode `expected` input messages."""
-    registry = SchemaRegistry(settings.registry_url)
+    registry = SchemaRegistry.from_settings(settings)
     serde = AvroSerde(registry)
     consumer = KafkaConsumer(
         *(settings.topic(t) for t in input_topics()),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_options(settings, "admin"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,

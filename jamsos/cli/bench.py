@@ -66,7 +66,7 @@ def serde(records: int, runs: int, out: Path) -> None:
     from jamsos.bench.serde import measure_serde
 
     settings = load_settings()
-    figures = measure_serde(AvroSerde(SchemaRegistry(settings.registry_url)), records, runs)
+    figures = measure_serde(AvroSerde(SchemaRegistry.from_settings(settings)), records, runs)
     result = {"bench": "serde", "machine": _machine(), **figures.as_dict()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "serde.json").write_text(json.dumps(result, indent=2))
@@ -86,7 +86,7 @@ def tick(members: int, changing: float, out: Path) -> None:
     from jamsos.bench.tick import measure_tick
 
     settings = load_settings()
-    figures = measure_tick(AvroSerde(SchemaRegistry(settings.registry_url)), members, changing)
+    figures = measure_tick(AvroSerde(SchemaRegistry.from_settings(settings)), members, changing)
     result = {"bench": "tick", "machine": _machine(), **figures.as_dict()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "tick.json").write_text(json.dumps(result, indent=2))

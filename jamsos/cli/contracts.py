@@ -42,7 +42,7 @@ def publish(topic: str, file: TextIO, strict: bool, **flags: str | None) -> None
     lines: list[str] = list(file)
     publisher = EventPublisher(settings)
     try:
-        ensure_topics(settings, [topic])
+        ensure_topics(settings, [topic], service="publisher")
         if strict:
             dry = publish_json_lines(_DryRun(), topic, lines)  # type: ignore[arg-type]
             if dry.rejected:
@@ -145,7 +145,7 @@ def _parse_all(repo: Path) -> None:
 def _released_in_registry(current: dict[str, str]) -> dict[str, str]:
     """Latest registered text of each record's subject (records never registered are new)."""
     settings = load_settings()
-    registry = SchemaRegistry(settings.registry_url)
+    registry = SchemaRegistry.from_settings(settings)
     released: dict[str, str] = {}
     for name in current:
         topic = next((t for t, spec in TOPICS.items() if name in spec.record_names), None)

@@ -6,6 +6,7 @@ import click
 
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.contracts.dead_letter_replay import replay_dead_letters
+from jamsos.topics import DEAD_LETTER_REPLAY_GROUP
 
 
 @click.group(name="dead-letters")
@@ -23,7 +24,7 @@ def dead_letters() -> None:
 )
 @click.option(
     "--group",
-    default="jamsos-dead-letter-replay",
+    default=DEAD_LETTER_REPLAY_GROUP,
     show_default=True,
     help="Consumer group that remembers what was already re-published.",
 )

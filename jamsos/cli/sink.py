@@ -47,7 +47,8 @@ def sink(until_idle: float | None, **flags: object) -> None:
     accepted them, so a crash re-delivers rather than loses, and the tables collapse the
     re-delivered copies.
     """
-    from consumers.sink import SINK_TOPICS, run_sink
+    from consumers.sink import run_sink
+    from jamsos.topics import SINK_TOPICS
 
     settings = load_settings(**flags)
     # The sink's own progress lines, whatever the level of the libraries' chatter.
@@ -60,8 +61,8 @@ def sink(until_idle: float | None, **flags: object) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    ensure_topics(settings, SINK_TOPICS)
-    registry = SchemaRegistry(settings.registry_url)
+    ensure_topics(settings, SINK_TOPICS, service="sink")
+    registry = SchemaRegistry.from_settings(settings)
     try:
         stats = run_sink(settings, AvroSerde(registry), until_idle=until_idle, stop=stop)
     finally:

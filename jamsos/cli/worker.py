@@ -6,6 +6,7 @@ import click
 from kafka import KafkaConsumer
 
 from jamsos.cli.common import load_settings, one_line_errors
+from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import TOPICS
 from jamsos.topics import CHANGELOGS, ensure_topics, wait_for_partitions
 
@@ -36,9 +37,9 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     # changelog another worker was still creating is seen with 0 partitions, and every
     # table write fails (PartitionsMismatch) until the next metadata refresh, minutes on.
     names = [*TOPICS, *INBOXES, *CHANGELOGS]
-    ensure_topics(settings, [*TOPICS, *INBOXES])
-    ensure_topics(settings, CHANGELOGS, compacted=True)
-    probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    ensure_topics(settings, [*TOPICS, *INBOXES], service="worker")
+    ensure_topics(settings, CHANGELOGS, compacted=True, service="worker")
+    probe = KafkaConsumer(**kafka_options(settings, "worker"))
     try:
         wait_for_partitions(probe.partitions_for_topic, [settings.topic(n) for n in names])
         clock_partitions = probe.partitions_for_topic(settings.topic("clock")) or set()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer
 
+from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import input_topics, topic_for
 from jamsos.contracts.errors import ContractError
 from jamsos.contracts.publisher import make_producer
@@ -64,11 +65,11 @@ def replay_dead_letters(
     idle_timeout: float = 5.0,
 ) -> ReplayResult:
     """Re-publish the dead letters that match the filters (empty filter = all)."""
-    serde = AvroSerde(SchemaRegistry(settings.registry_url))
+    serde = AvroSerde(SchemaRegistry.from_settings(settings))
     wanted_topics = {settings.topic(t) for t in topics or ()}
     consumer = KafkaConsumer(
         settings.topic("dead-letters"),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_options(settings, "publisher"),
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

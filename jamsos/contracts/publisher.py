@@ -16,6 +16,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
+from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import TOPICS, key_bytes_for, topic_for
 from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.json_form import from_json_line
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     """A kafka-python producer with the project's delivery guarantees."""
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        **kafka_options(settings, "publisher"),
         "client_id": "jamsos-publisher",
         "acks": "all",
         "enable_idempotence": True,
@@ -47,7 +48,7 @@ class EventPublisher:
 
     def __init__(self, settings: Settings, serde: AvroSerde | None = None) -> None:
         self.settings = settings
-        self.serde = serde or AvroSerde(SchemaRegistry(settings.registry_url))
+        self.serde = serde or AvroSerde(SchemaRegistry.from_settings(settings))
         self.producer = make_producer(settings)
 
     def publish(self, record_name: str, record: dict[str, Any]) -> FutureRecordMetadata:

@@ -16,6 +16,9 @@ from typing import Any
 
 import httpx
 
+from jamsos.connect import registry_auth, registry_url, registry_verify
+from jamsos.settings import Settings
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -37,13 +40,33 @@ class SchemaNotFoundError(RegistryError):
 class SchemaRegistry:
     """Confluent-compatible registry client with id and registration caches."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, attempts: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 5,
+        auth: tuple[str, str] | None = None,
+        verify: str | bool = True,
+    ) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(timeout=timeout, headers={"Accept": CONTENT_TYPE})
+        self._http = httpx.Client(
+            timeout=timeout, headers={"Accept": CONTENT_TYPE}, auth=auth, verify=verify
+        )
         self._attempts = attempts
         self._ids: dict[tuple[str, str], int] = {}
         self._schemas: dict[int, str] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> SchemaRegistry:
+        """The registry of `settings`, with its TLS and basic auth (`jamsos.connect`)."""
+        return cls(
+            registry_url(settings),
+            auth=registry_auth(settings),
+            verify=registry_verify(settings),
+            **options,
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
 
+from jamsos.connect import kafka_options
 from jamsos.settings import Settings
 from jamsos.topics import ADMIN_PROBE_ERRORS, APP_NAME
 
@@ -62,7 +63,7 @@ class LagProbe:
 
     def _connect(self) -> KafkaAdminClient:
         return KafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=self.timeout_ms
+            **kafka_options(self.settings, "admin"), request_timeout_ms=self.timeout_ms
         )
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from jamsos.simulation import Simulation, SimulationConfig
 from jamsos.simulation.publishing import publish_simulation
 from jamsos.simulation.summary import SimulationSummary
 from jamsos.simulation.timeline import Calendar
+from jamsos.stack.acls import grant_local_services
 from jamsos.stack.local import LocalStack
 from jamsos.topics import ensure_topics
 from jamsos.warehouse.client import make_client
@@ -81,6 +82,8 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
     finally:
         admin.disconnect()
     ensure_topics(settings, list(TOPICS))
+    if settings.stack_secure:
+        grant_local_services(settings)  # each service's ACLs for this run's topics and groups
     say(f"run {run}: topics {settings.topic_prefix}*, database {settings.clickhouse_database}")
     say(f"library logs of this run: {workdir / 'demo.log'}")
     with logs_to(workdir / "demo.log"):

@@ -112,7 +112,7 @@ def publish_simulation(
     summary = summary if summary is not None else SimulationSummary()
     own = sink is None
     if sink is None:
-        ensure_topics(settings, input_topics())
+        ensure_topics(settings, input_topics(), service="publisher")
         sink = EventPublisher(settings)
     try:
         items: Iterable[Item] = simulation.events(summary)

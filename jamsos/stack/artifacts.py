@@ -45,9 +45,14 @@ def run_maven(args: list[str], log_file: Path, what: str) -> None:
         )
 
 
+def render_text(template: Path, values: dict[str, object]) -> str:
+    """`template` with `${name}` placeholders filled in."""
+    return Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
+
+
 def render(template: Path, target: Path, values: dict[str, object]) -> Path:
     """Write `template` with `${name}` placeholders filled in to `target`."""
-    text = Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
+    text = render_text(template, values)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     return target

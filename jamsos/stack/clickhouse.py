@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import ssl
 import urllib.error
 import urllib.request
 
 from pydantic import SecretStr
 
-from jamsos.settings import Settings
-from jamsos.stack.artifacts import DEPLOY_LOCAL, render, require_tool
+from jamsos.connect import clickhouse_admin_password, clickhouse_http_scheme, local_ca_file
+from jamsos.settings import ACCOUNTS, Settings
+from jamsos.stack.artifacts import DEPLOY_LOCAL, render, render_text, require_tool
 from jamsos.stack.process import ManagedProcess
+from jamsos.stack.tls import local_tls
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +59,25 @@ class ClickHouseServer:
             self.home / "users.xml",
             {
                 "admin_password_sha256": _sha256(
-                    self.settings.clickhouse_password.get_secret_value()
+                    clickhouse_admin_password(self.settings).get_secret_value()
                 ),
-                "writer_password_sha256": _sha256_or_locked(
-                    self.settings.account_password("writer")
-                ),
-                "reader_password_sha256": _sha256_or_locked(
-                    self.settings.account_password("reader")
-                ),
+                **{
+                    f"{role}_password_sha256": _sha256_or_locked(
+                        self.settings.account_password(role)
+                    )
+                    for role in ACCOUNTS
+                },
                 "database": self.settings.clickhouse_database,
+            },
+        )
+        listeners = render_text(
+            DEPLOY_LOCAL
+            / "clickhouse"
+            / f"listeners-{'secure' if self.settings.stack_secure else 'plain'}.xml.tmpl",
+            {
+                "http_port": self.settings.clickhouse_http_port,
+                "tcp_port": self.settings.clickhouse_port,
+                "tls_dir": local_tls(self.settings).folder,
             },
         )
         render(
@@ -75,8 +88,7 @@ class ClickHouseServer:
                 "log_dir": self.home / "logs",
                 "data_dir": data_dir,
                 "users_config": users,
-                "http_port": self.settings.clickhouse_http_port,
-                "tcp_port": self.settings.clickhouse_port,
+                "listeners": listeners,
             },
         )
 
@@ -88,10 +100,14 @@ class ClickHouseServer:
         """Nothing to set once ready: the rendered config says it all."""
 
     def ready(self) -> bool:
-        """Ready when the HTTP interface answers `/ping` with `Ok.`."""
-        url = f"http://{self.settings.clickhouse_host}:{self.settings.clickhouse_http_port}/ping"
+        """Ready when the HTTP interface answers `/ping` with `Ok.` (over TLS if secured)."""
+        host, port = self.settings.clickhouse_host, self.settings.clickhouse_http_port
+        url = f"{clickhouse_http_scheme(self.settings)}://{host}:{port}/ping"
+        context = None
+        if self.settings.stack_secure:
+            context = ssl.create_default_context(cafile=str(local_ca_file(self.settings)))
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return bool(response.read().strip() == b"Ok.")
         except (urllib.error.URLError, OSError):
             return False

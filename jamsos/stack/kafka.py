@@ -1,7 +1,11 @@
 """Apache Kafka in KRaft mode: one broker-and-controller process on loopback.
 
 The broker's jars come from Maven Central (`deploy/local/kafka/pom.xml`) into the stack's
-cache; the storage folder is formatted once with the broker's own `StorageTool`.
+cache; the storage folder is formatted once with the broker's own `StorageTool`. Secured
+(`JAMSOS_STACK_SECURE`), clients connect on SASL_SSL with SCRAM-SHA-512: the format step
+stores one SCRAM credential per service (`jamsos.connect.SERVICES`), whose random
+passwords the stack keeps under `secrets/`, and once the broker is ready the ACLs of
+each service are created (`jamsos.stack.acls`).
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from jamsos.connect import SERVICES, kafka_options, local_kafka_password_file, local_principal
 from jamsos.settings import Settings
-from jamsos.stack.artifacts import DEPLOY_LOCAL, render, require_tool, run_maven
+from jamsos.stack.artifacts import DEPLOY_LOCAL, render, render_text, require_tool, run_maven
 from jamsos.stack.process import ManagedProcess, StackError, port_open
+from jamsos.stack.tls import BROKER_SUBJECT, local_tls
 
 log = logging.getLogger(__name__)
+
+SECURED_MARKER = "jamsos-secured"
+"""A file in the data folder of a broker formatted secured (with SCRAM users)."""
 
 
 class KafkaServer:
@@ -37,7 +46,10 @@ class KafkaServer:
         )
 
     def ports(self) -> list[int]:
-        return [self.settings.kafka_port, self.settings.kafka_controller_port]
+        ports = [self.settings.kafka_port, self.settings.kafka_controller_port]
+        if self.settings.stack_secure:
+            ports.append(self.settings.kafka_internal_port)
+        return ports
 
     def prepare(self) -> None:
         """Fetch the jars (once), write the config, format the storage (once)."""
@@ -47,19 +59,41 @@ class KafkaServer:
         data_dir = self.home / "data"
         for name in ("log4j.properties", "log4j2.properties"):
             render(DEPLOY_LOCAL / "kafka" / f"{name}.tmpl", self.home / name, {"log_dir": log_dir})
+        secure = self.settings.stack_secure
+        ports = {
+            "broker_port": self.settings.kafka_port,
+            "controller_port": self.settings.kafka_controller_port,
+            "internal_port": self.settings.kafka_internal_port,
+            "tls_dir": local_tls(self.settings).folder,
+            "admin_principal": local_principal("admin"),
+            "broker_subject": BROKER_SUBJECT,
+        }
+        listeners = render_text(
+            DEPLOY_LOCAL / "kafka" / f"listeners-{'secure' if secure else 'plain'}.properties.tmpl",
+            ports,
+        )
         render(
             DEPLOY_LOCAL / "kafka" / "server.properties.tmpl",
             self.config,
             {
                 "state_dir": self.settings.state_dir,
-                "broker_port": self.settings.kafka_port,
                 "controller_port": self.settings.kafka_controller_port,
+                "listeners": listeners,
                 "data_dir": data_dir,
                 "partitions": self.settings.kafka_partitions,
             },
         )
+        marker = data_dir / SECURED_MARKER
         if not (data_dir / "meta.properties").exists():
             self._format(java, data_dir, self.settings.kafka_cluster_id or _cluster_id())
+            if secure:
+                marker.touch()
+        elif secure != marker.exists():
+            raise StackError(
+                f"Kafka's data under {data_dir} was made "
+                f"{'without' if secure else 'with'} JAMSOS_STACK_SECURE; run "
+                f"`jamsos stack up` the way it was made, or use another JAMSOS_STATE_DIR"
+            )
 
     def argv(self) -> list[str]:
         java = require_tool("java", "to run Kafka", "install a Java 17+ runtime (openjdk-17-jre)")
@@ -79,7 +113,11 @@ class KafkaServer:
         ]
 
     def configure(self) -> None:
-        """Nothing to set once ready: the rendered config says it all."""
+        """Secured: the ACLs of every service for the stack's own topic prefix."""
+        if self.settings.stack_secure:
+            from jamsos.stack.acls import grant_local_services
+
+            grant_local_services(self.settings)
 
     def ready(self) -> bool:
         """Ready when the broker answers a metadata request, not merely when the port opens."""
@@ -90,7 +128,7 @@ class KafkaServer:
 
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.settings.kafka_bootstrap,
+                **kafka_options(self.settings, "admin"),
                 request_timeout_ms=3000,
             )
         except (KafkaError, OSError, ValueError):
@@ -144,6 +182,7 @@ class KafkaServer:
                 f"--cluster-id={cluster_id}",
                 "-c",
                 str(self.config),
+                *self._scram_credentials(),
             ],
             capture_output=True,
             text=True,
@@ -152,6 +191,17 @@ class KafkaServer:
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
             raise StackError(f"Kafka storage format failed: {reason[0]}")
+
+    def _scram_credentials(self) -> list[str]:
+        """`--add-scram` arguments: each service's SCRAM user, secured stack only."""
+        if not self.settings.stack_secure:
+            return []
+        arguments = []
+        for service in SERVICES:
+            password = local_kafka_password_file(self.settings, service).read_text().strip()
+            user = local_principal(service)
+            arguments += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]"]
+        return arguments
 
 
 def _cluster_id() -> str:

@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from jamsos.connect import (
+    LOCAL_CLICKHOUSE_ADMIN_PASSWORD_FILE,
+    LOCAL_REGISTRY_PASSWORD_FILE,
+    SERVICES,
+    local_kafka_password_file,
+)
 from jamsos.settings import ACCOUNTS, Settings
 from jamsos.stack.clickhouse import ClickHouseServer
 from jamsos.stack.kafka import KafkaServer
 from jamsos.stack.process import ManagedProcess, StackError, require_free_port, wait_until_ready
 from jamsos.stack.registry import SchemaRegistryServer
+from jamsos.stack.tls import make_local_tls
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +114,20 @@ class LocalStack:
 
 def make_local_secrets(settings: Settings) -> None:
     """Give the local stack secrets of its own the first time it comes up: a NIK key and
-    the passwords of `jamsos_writer` and `jamsos_reader`, random, readable by this user
-    only, kept with the stack's data (and removed with it). A configured secret is used
-    instead wherever one is set (`Settings.nik_key`, `Settings.account_password`)."""
+    the passwords of the ClickHouse accounts, random, readable by this user only, kept with
+    the stack's data (and removed with it); secured, also a CA and server certificate, a
+    SCRAM password per Kafka service, the registry's and ClickHouse's admin passwords. A
+    configured secret is used instead wherever one is set (`Settings.nik_key`,
+    `Settings.account_password`, `jamsos.connect`)."""
     _make_secret_file(settings.local_nik_secret_file)
     for role in ACCOUNTS:
         _make_secret_file(settings.local_account_password_file(role))
+    if settings.stack_secure:
+        make_local_tls(settings)
+        for service in SERVICES:
+            _make_secret_file(local_kafka_password_file(settings, service))
+        _make_secret_file(settings.state_dir / LOCAL_REGISTRY_PASSWORD_FILE)
+        _make_secret_file(settings.state_dir / LOCAL_CLICKHOUSE_ADMIN_PASSWORD_FILE)
 
 
 def make_local_nik_secret(settings: Settings) -> None:

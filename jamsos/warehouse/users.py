@@ -1,4 +1,4 @@
-"""The writer and reader users on current ClickHouse (`deploy/clickhouse/users/grants.sql`).
+"""The jamsos users on current ClickHouse (`deploy/clickhouse/users/grants.sql`).
 
 ClickHouse 18.16 has no SQL access control; its users come from users.xml (the local
 stack renders `deploy/local/clickhouse/users.xml.tmpl`). Current releases take the same two
@@ -12,12 +12,13 @@ import hashlib
 
 from pydantic import SecretStr
 
-from jamsos.settings import PROJECT_ROOT, Settings
+from jamsos.settings import ACCOUNTS, PROJECT_ROOT, Settings
+from jamsos.warehouse.client import ACCOUNT_USERS
 from jamsos.warehouse.migrations import check_database_name, split_statements
 
 GRANTS_FILE = PROJECT_ROOT / "deploy" / "clickhouse" / "users" / "grants.sql"
-WRITER_USER = "jamsos_writer"
-READER_USER = "jamsos_reader"
+WRITER_USER = ACCOUNT_USERS["writer"]
+READER_USER = ACCOUNT_USERS["reader"]
 
 
 def _sha256(name: str, password: SecretStr | None) -> str:
@@ -31,8 +32,10 @@ def render_grants(settings: Settings, text: str | None = None) -> list[str]:
     check_database_name(settings.clickhouse_database)
     values = {
         "{database}": settings.clickhouse_database,
-        "{writer_password_sha256}": _sha256("WRITER", settings.account_password("writer")),
-        "{reader_password_sha256}": _sha256("READER", settings.account_password("reader")),
+        **{
+            f"{{{role}_password_sha256}}": _sha256(role.upper(), settings.account_password(role))
+            for role in ACCOUNTS
+        },
     }
     statements = split_statements(GRANTS_FILE.read_text() if text is None else text)
     rendered = []

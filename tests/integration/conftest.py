@@ -59,7 +59,7 @@ def clickhouse(settings: Settings) -> Iterator[Client]:
 @pytest.fixture(scope="session")
 def registry(settings: Settings) -> Iterator[SchemaRegistry]:
     """A client of the stack's real schema registry."""
-    client = SchemaRegistry(settings.registry_url)
+    client = SchemaRegistry.from_settings(settings)
     yield client
     client.close()
 

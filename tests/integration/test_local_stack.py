@@ -167,7 +167,7 @@ def test_the_registry_keeps_its_schema_ids_across_a_restart(settings: Settings) 
             "fields": [{"name": "probe", "type": "string", "default": subject}],
         }
     )
-    before = SchemaRegistry(settings.registry_url)
+    before = SchemaRegistry.from_settings(settings)
     schema_id = before.register(subject, schema)
     before.close()
     stack = LocalStack(settings)
@@ -176,7 +176,7 @@ def test_the_registry_keeps_its_schema_ids_across_a_restart(settings: Settings) 
     assert registry.process.stop()
     stack.up()
     assert registry.process.pid() not in (None, old_pid)
-    after = SchemaRegistry(settings.registry_url)
+    after = SchemaRegistry.from_settings(settings)
     try:
         assert json.loads(after.schema(schema_id)) == json.loads(schema)
         assert after.register(subject, schema) == schema_id

@@ -56,7 +56,7 @@ def test_json_file_reaches_kafka_as_avro_and_reads_back_identical(settings: Sett
     assert topic_size(settings, "contributions") == len(good)  # no invalid line got through
     messages = read_topic(settings, "contributions", expected=len(good), timeout=15)
     # Read with nothing but the registry and the schemas: a brand-new serde.
-    reader = AvroSerde(SchemaRegistry(settings.registry_url), load_catalog())
+    reader = AvroSerde(SchemaRegistry.from_settings(settings), load_catalog())
     received = sorted(
         (reader.decode(m.value, "contributions").record for m in messages),
         key=lambda r: r["event_id"],

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 from clickhouse_driver import Client
 
-from consumers.sink import SINK_TOPICS
 from jamsos.settings import Settings
-from jamsos.topics import ensure_topics
+from jamsos.topics import SINK_TOPICS, ensure_topics
 from jamsos.warehouse.client import make_client
 from jamsos.warehouse.migrations import migrate
 

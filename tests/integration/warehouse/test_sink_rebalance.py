@@ -15,9 +15,10 @@ from pathlib import Path
 from clickhouse_driver import Client
 from kafka import KafkaConsumer
 
-from consumers.sink import SINK_TOPICS, BatchingSink
+from consumers.sink import BatchingSink
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
+from jamsos.topics import SINK_TOPICS
 from jamsos.warehouse.kpi import refresh_kpis
 from tests.integration.warehouse import dataset
 from tests.integration.warehouse.helpers import publish, wait_for

@@ -77,29 +77,41 @@ def test_pending_skips_applied_and_refuses_changed_history() -> None:
         pending_migrations([two], {1: ("one", one.checksum)})
 
 
-def test_grants_give_the_writer_insert_on_every_sink_table_only() -> None:
+def _granted(statements: list[str], user: str, privilege: str) -> set[str]:
+    return {
+        s.split(" ON ")[1].split()[0]
+        for s in statements
+        if s.startswith("GRANT") and s.endswith(f"TO {user}") and privilege in s.split(" ON ")[0]
+    }
+
+
+def test_grants_give_the_writer_insert_only_and_the_refresher_the_kpis() -> None:
     settings = Settings(
         clickhouse_database="jamsos",
         clickhouse_writer_password=SecretStr("w"),
+        clickhouse_refresher_password=SecretStr("k"),
         clickhouse_reader_password=SecretStr("r"),
     )
     statements = render_grants(settings)
-    granted = {s.split(" ON ")[1].split()[0] for s in statements if "INSERT" in s.split(" ON ")[0]}
     kpi = {
-        "kpi_changed_days",
         "kpi_member_counts",
         "kpi_status_transitions",
         "kpi_refreshes",
         "kpi_lapsing_members",
     }
-    assert granted == {f"jamsos.{table}" for table in (*TABLE_COLUMNS, *kpi)}
-    read = {
-        s.split(" ON ")[1].split()[0] for s in statements if "jamsos_writer" in s and "SELECT" in s
+    writer_tables = {f"jamsos.{table}" for table in (*TABLE_COLUMNS, "kpi_changed_days")}
+    assert _granted(statements, "jamsos_writer", "INSERT") == writer_tables
+    assert _granted(statements, "jamsos_writer", "SELECT") == set()
+    assert _granted(statements, "jamsos_writer", "ALTER") == set()
+    assert _granted(statements, "jamsos_refresher", "INSERT") == {f"jamsos.{t}" for t in kpi}
+    assert _granted(statements, "jamsos_refresher", "SELECT") == {
+        f"jamsos.{table}"
+        for table in ("members", "member_status_changes", "kpi_changed_days", *kpi)
     }
-    assert read == {f"jamsos.{table}" for table in ("members", "member_status_changes", *kpi)}
     assert "GRANT SELECT ON jamsos.* TO jamsos_reader" in statements
+    assert "REVOKE SELECT(value) ON jamsos.dead_letters FROM jamsos_reader" in statements
     assert not any("{" in s for s in statements)
-    assert not any("'w'" in s or "'r'" in s for s in statements)  # hashes only
+    assert not any(f"'{p}'" in s for s in statements for p in "wkr")  # hashes only
 
 
 def test_grants_need_both_passwords(tmp_path: Path) -> None:
@@ -114,6 +126,7 @@ def test_grants_parse_on_current_clickhouse() -> None:
     settings = Settings(
         clickhouse_database="jamsos",
         clickhouse_writer_password=SecretStr("w"),
+        clickhouse_refresher_password=SecretStr("k"),
         clickhouse_reader_password=SecretStr("r"),
     )
     with tempfile.TemporaryDirectory() as path:
@@ -132,7 +145,9 @@ def test_the_reader_may_set_grafanas_time_limit_and_nothing_else() -> None:
         s
         for s in render_grants(
             Settings(
-                clickhouse_writer_password=SecretStr("w"), clickhouse_reader_password=SecretStr("r")
+                clickhouse_writer_password=SecretStr("w"),
+                clickhouse_refresher_password=SecretStr("k"),
+                clickhouse_reader_password=SecretStr("r"),
             )
         )
         if "USER" in s and "jamsos_reader" in s
