@@ -12,7 +12,12 @@ from collections.abc import Callable, Collection, Iterable
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import (
+    KafkaError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 
 from jamsos.connect import Service, kafka_options
 from jamsos.settings import Settings
@@ -117,6 +122,10 @@ def ensure_topics(
             admin.create_topics(new)
         except TopicAlreadyExistsError:
             log.debug("a concurrent creator made some of %s first", missing)
+        except TopicAuthorizationFailedError:
+            from jamsos.access import AccessError, topics_refusal
+
+            raise AccessError(topics_refusal(settings, service, "create", missing)) from None
         log.info("created topics %s", {name: counts[name] for name in missing})
     finally:
         admin.close()

@@ -8,6 +8,7 @@ from typing import TextIO
 
 import click
 
+from jamsos.access import check_kafka, check_registry
 from jamsos.cli.common import CommandError, load_settings, one_line_errors
 from jamsos.contracts.catalog import TOPICS, load_catalog, subject_for
 from jamsos.contracts.compatibility import (
@@ -39,6 +40,8 @@ def publish(topic: str, file: TextIO, strict: bool, **flags: str | None) -> None
     Invalid lines are reported with their line numbers and never sent.
     """
     settings = load_settings(**flags)
+    check_kafka(settings, "publisher")
+    check_registry(settings)
     lines: list[str] = list(file)
     publisher = EventPublisher(settings)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from kafka.errors import KafkaError
 
+from jamsos.access import check_kafka, check_registry
 from jamsos.cli.common import CommandError, load_settings, one_line_errors
 from jamsos.contracts.registry import RegistryError
 from jamsos.simulation import Item, Simulation, SimulationConfig, SimulationSummary
@@ -112,6 +113,8 @@ def simulate(
                 pass
     else:
         settings = load_settings(**flags)
+        check_kafka(settings, "publisher")
+        check_registry(settings)
         try:
             summary = publish_simulation(settings, simulation, rate, progress, jsonl=jsonl)
         except (RuntimeError, KafkaError, RegistryError) as error:

@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from jamsos.access import check_clickhouse, check_kafka, check_registry
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
@@ -61,7 +62,13 @@ def sink(until_idle: float | None, **flags: object) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    check_kafka(settings, "sink")
+    check_registry(settings)
+    check_clickhouse(settings, "writer")
+    if settings.kpi_refresh_seconds > 0:
+        check_clickhouse(settings, "refresher")
     ensure_topics(settings, SINK_TOPICS, service="sink")
+    check_kafka(settings, "sink", SINK_TOPICS)
     registry = SchemaRegistry.from_settings(settings)
     try:
         stats = run_sink(settings, AvroSerde(registry), until_idle=until_idle, stop=stop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from kafka import KafkaConsumer
 
+from jamsos.access import check_kafka, check_registry
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import TOPICS
@@ -37,8 +38,11 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     # changelog another worker was still creating is seen with 0 partitions, and every
     # table write fails (PartitionsMismatch) until the next metadata refresh, minutes on.
     names = [*TOPICS, *INBOXES, *CHANGELOGS]
+    check_kafka(settings, "worker")
+    check_registry(settings)
     ensure_topics(settings, [*TOPICS, *INBOXES], service="worker")
     ensure_topics(settings, CHANGELOGS, compacted=True, service="worker")
+    check_kafka(settings, "worker", names)
     probe = KafkaConsumer(**kafka_options(settings, "worker"))
     try:
         wait_for_partitions(probe.partitions_for_topic, [settings.topic(n) for n in names])

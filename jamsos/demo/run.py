@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from jamsos.connect import LOCAL_CLICKHOUSE_ADMIN_PASSWORD_FILE
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.catchup import CatchUp
 from jamsos.demo.crosscheck import CrossCheck, cross_check
@@ -187,18 +188,21 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
 def _epilogue(settings: Settings, workdir: Path, kept: list[int] | None) -> list[str]:
     """Where the run's files and results are; with `--keep`, how to stop what still runs."""
     db = settings.clickhouse_database
+    client = f"clickhouse-client --port {settings.clickhouse_port} --database {db}"
+    if settings.stack_secure:  # TLS, and the migrator's password from the stack's folder
+        client += (
+            ' --secure --password "$(cat '
+            + str(settings.state_dir / LOCAL_CLICKHOUSE_ADMIN_PASSWORD_FILE)
+            + ')"'
+        )
     lines = ["", f"Run files (events, logs): {workdir}"]
     if kept is not None:
         lines += [
             "The stack, worker and sink are still running. Query the results with:",
-            f"  clickhouse-client --port {settings.clickhouse_port} --database {db} "
-            "--query 'SELECT * FROM kpi_active_total'",
+            f"  {client} --query 'SELECT * FROM kpi_active_total'",
             f"Stop the workers and the sink with `kill {' '.join(map(str, kept))}`, the stack "
             "with `jamsos stack down`.",
         ]
     else:
-        lines += [
-            f"The results stay in ClickHouse database {db} "
-            f"(clickhouse-client --port {settings.clickhouse_port} --database {db})."
-        ]
+        lines += [f"The results stay in ClickHouse database {db} ({client})."]
     return lines

@@ -104,6 +104,7 @@ class LocalStack:
         return {
             "running": all(state.ready for state in states),
             "state_dir": str(self.settings.state_dir),
+            "secured": self.settings.stack_secure,
             "endpoints": self.settings.endpoints(),
             "servers": {
                 state.name: {"pid": state.pid, "ready": state.ready, "log": state.log_file}
