@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy jamsos streams consumers
 	$(BIN)/jamsos grafana --check
+	$(BIN)/jamsos k8s --check
 
 bootstrap: $(STAMP)
 	bash deploy/local/install-system-packages.sh

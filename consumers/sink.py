@@ -74,6 +74,16 @@ class SinkStats:
     """`time.monotonic()` when the first message arrived (after joining the group)."""
     last_flush_at: float | None = None
     """`time.monotonic()` when ClickHouse accepted the last batch."""
+    flush_seconds: float = 0.0
+    """Time spent in flushes ClickHouse accepted (inserting, sifting refused rows)."""
+    paused_seconds: float = 0.0
+    """Time the consumer spent paused while ClickHouse refused or was away."""
+    loop_at: float = field(default_factory=time.monotonic)
+    """`time.monotonic()` of the main loop's latest turn (a liveness heartbeat)."""
+    assigned: int = 0
+    paused: int = 0
+    committed_lag: int | None = None
+    """Messages past the committed offsets of the assigned partitions (every report)."""
 
     @property
     def rows_total(self) -> int:
@@ -178,6 +188,7 @@ class BatchingSink:
             while not self.stop.is_set():
                 polled = self.consumer.poll(timeout_ms=self._poll_timeout_ms())
                 received = self._take(polled)
+                self.stats.loop_at = time.monotonic()
                 if received or not self.consumer.assignment():
                     idle_since = time.monotonic()
                 if self._flush_due():
@@ -223,6 +234,7 @@ class BatchingSink:
             return
         self._last_report = now
         stats = self.stats
+        self._measure_lag()
         log.info(
             "progress: %d messages, %d rows, %d skipped, %d quarantined, %d flushes, "
             "%d commits, %d failed inserts; %d partitions assigned, %d paused, %d rows buffered",
@@ -332,6 +344,21 @@ class BatchingSink:
         )
 
     # -- flushing ----------------------------------------------------------------------
+    def _measure_lag(self) -> None:
+        """Messages past the group's committed offsets on the assigned partitions."""
+        assigned = self.consumer.assignment()
+        self.stats.assigned = len(assigned)
+        self.stats.paused = len(self.consumer.paused())
+        try:
+            ends = self.consumer.end_offsets(list(assigned)) if assigned else {}
+            committed = {tp: self.consumer.committed(tp) for tp in assigned}
+        except Exception as error:  # a metric: never a reason to disturb the sink
+            log.debug("lag unknown this time (%r)", error)
+            return
+        self.stats.committed_lag = sum(
+            max(0, end - (committed.get(tp) or 0)) for tp, end in ends.items()
+        )
+
     def _flush_with_retry(self) -> None:
         """Write the current batch, retrying with back-off until ClickHouse takes it.
 
@@ -340,6 +367,7 @@ class BatchingSink:
         """
         delay = self.settings.sink_retry_initial
         paused = False
+        paused_at = time.monotonic()
         try:
             while True:
                 try:
@@ -356,6 +384,7 @@ class BatchingSink:
                 if not paused:
                     self.consumer.pause(*self.consumer.assignment())
                     paused = True
+                    paused_at = time.monotonic()
                 if not self._wait_polling(delay):
                     pending = sum(len(rows) for rows in self._flush_tables().values())
                     log.warning(
@@ -367,6 +396,7 @@ class BatchingSink:
         finally:
             if paused:
                 self.consumer.resume(*self.consumer.paused())
+                self.stats.paused_seconds += time.monotonic() - paused_at
 
     def _flush_tables(self) -> dict[str, list[Row]]:
         return {} if self._flush is None else self._flush.tables
@@ -386,6 +416,7 @@ class BatchingSink:
         return False
 
     def _flush_once(self) -> None:
+        started = time.monotonic()
         if self._flush is None:
             self._flush = _Flush(self._buffers)
             self._buffers = {}
@@ -406,6 +437,7 @@ class BatchingSink:
         self._accepted.update(flush.offsets)
         self.stats.flushes += 1
         self.stats.last_flush_at = time.monotonic()
+        self.stats.flush_seconds += self.stats.last_flush_at - started
         log.debug("flushed %d partitions", len(flush.offsets))
 
     def _quarantine(self, table: str, refused: list[tuple[_Source, BaseException]]) -> None:

@@ -148,6 +148,12 @@ class Settings(BaseSettings):
     """Seconds without a heartbeat after which Kafka gives a dead worker's partitions to
     the others (a worker restarted under the same name takes them back at once)."""
 
+    # -- observability -------------------------------------------------------------------
+    metrics_port: int = Field(default=0, ge=0)
+    """Port of `/metrics`, `/healthz` and `/readyz` of a worker or sink (0: not served)."""
+    metrics_host: str = "127.0.0.1"
+    """Address they listen on (0.0.0.0 in a pod, where probes come from outside)."""
+
     # -- sink ----------------------------------------------------------------------------
     sink_batch_rows: int = Field(default=5000, gt=0)
     """Buffered rows (all tables) that make the ClickHouse sink flush at once."""

@@ -20,7 +20,9 @@ the same way.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from typing import TypeVar, cast
@@ -37,6 +39,7 @@ from streams.barrier import TickBarrier
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
+from streams.metrics import WorkerMetrics
 from streams.offsets import OffsetGuard, SkippedOffsetsError, StallWatch
 from streams.origin import Origin
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
@@ -87,8 +90,9 @@ def register_agents(
     topics: WorkerTopics,
     tables: WorkerTables,
     serde: AvroSerde,
+    metrics: WorkerMetrics,
 ) -> None:
-    """Attach the worker's agents to `app`."""
+    """Attach the worker's agents to `app`, counting what they do in `metrics`."""
     member_table = StagedTable(tables.members)
     state_table = StagedTable(tables.member_partitions)
     agent_table = StagedTable(tables.agents)
@@ -101,6 +105,9 @@ def register_agents(
         max_tick_advance_days=settings.max_tick_advance_days,
         hold_days=settings.hold_days,
     )
+    members.on_business_date = lambda partition, day: metrics.business_date.labels(
+        str(partition)
+    ).set(calendar.timegm(day.timetuple()))
     agents = AgentProcessor(serde, agent_table)
     batch_events, batch_seconds = settings.worker_batch_events, settings.worker_batch_seconds
     contract_topic = {settings.topic(name): name for name in TOPICS}
@@ -117,7 +124,9 @@ def register_agents(
     @app.timer(interval=STALL_CHECK_SECONDS)
     async def watch_for_stalls() -> None:
         """Fail-stop on a partition whose fetched messages Faust never hands over
-        (`streams.offsets.StallWatch`), as an agent failure does."""
+        (`streams.offsets.StallWatch`), as an agent failure does. Its turns are also the
+        worker's liveness (`streams.metrics`)."""
+        metrics.beat()
         try:
             stalls.check(asyncio.get_running_loop().time())
         except SkippedOffsetsError as error:
@@ -132,11 +141,19 @@ def register_agents(
         settings.kafka_partitions,
     )
 
-    def batches(stream: faust.StreamT) -> AsyncIterator[Sequence[faust.EventT]]:
+    async def batches(stream: faust.StreamT, agent: str) -> AsyncIterator[Sequence[faust.EventT]]:
         """The stream's events in batches; acknowledged when the next batch is asked for,
         so every agent confirms its batch's deliveries before asking. Each agent passes
-        every batch to `dense` before it handles it."""
-        return cast(faust.Stream, stream).take_events(batch_events, within=batch_seconds)
+        every batch to `dense` before it handles it. Counted when the agent asks for the
+        next one, i.e. once the batch is handled and its outputs acknowledged."""
+        async for events in cast(faust.Stream, stream).take_events(
+            batch_events, within=batch_seconds
+        ):
+            started = time.perf_counter()
+            yield events
+            metrics.batches.labels(agent).inc()
+            metrics.events.labels(agent).inc(len(events))
+            metrics.batch_seconds.labels(agent).observe(time.perf_counter() - started)
 
     def dense(events: Sequence[faust.EventT]) -> Sequence[faust.EventT]:
         """`events`, once `streams.offsets` has found no skipped offset in them (else it
@@ -147,6 +164,7 @@ def register_agents(
 
     async def publish(deliveries: Deliveries, emissions: list[Emission]) -> None:
         for emission in emissions:
+            metrics.emitted.labels(emission.topic).inc()
             await deliveries.send(
                 topics.for_emission(emission.topic).get_topic_name(),
                 emission.key,
@@ -169,6 +187,7 @@ def register_agents(
         await deliveries.confirm()
 
     def poison(event: faust.EventT, error: Exception) -> Emission:
+        metrics.dead_letters.labels("PROCESSING_ERROR").inc()
         message = event.message
         return quarantined(
             serde,
@@ -219,6 +238,8 @@ def register_agents(
         )
         if isinstance(outcome, Admitted):
             return outcome
+        metrics.dead_letters.labels(str(outcome.dead_letter["error_type"])).inc()
+        metrics.emitted.labels("dead-letters").inc()
         log.warning(
             "dead letter %s:%s:%s: %s",
             message.topic,
@@ -233,12 +254,14 @@ def register_agents(
         )
         return None
 
-    async def forward(stream: faust.StreamT, inbox: faust.TopicT, key_field: str) -> None:
+    async def forward(
+        stream: faust.StreamT, inbox: faust.TopicT, key_field: str, agent: str
+    ) -> None:
         """Valid messages to `inbox`, keyed by `key_field` of their record; bad ones to
         dead-letters. Re-keying by the record makes the inbox's partitioning ours, whatever
         partitioner the upstream producers used."""
         deliveries = Deliveries(app)
-        async for events in batches(stream):
+        async for events in batches(stream, agent):
             for event in dense(events):
                 accepted = await admitted(deliveries, event)
                 if accepted is not None:
@@ -252,11 +275,11 @@ def register_agents(
 
     @app.agent(topics.member_inputs, name="intake-members")
     async def intake_members(stream: faust.StreamT) -> None:
-        await forward(stream, topics.member_inbox, "member_id")
+        await forward(stream, topics.member_inbox, "member_id", "intake-members")
 
     @app.agent(topics.agent_inputs, name="intake-agents")
     async def intake_agents(stream: faust.StreamT) -> None:
-        await forward(stream, topics.agent_inbox, "agent_id")
+        await forward(stream, topics.agent_inbox, "agent_id", "intake-agents")
 
     @app.agent(topics.clock, name="intake-clock")
     async def intake_clock(stream: faust.StreamT) -> AsyncIterator[None]:
@@ -264,7 +287,7 @@ def register_agents(
         the member events published before it (`streams.barrier`)."""
         deliveries = Deliveries(app)
         inbox = topics.member_inbox.get_topic_name()
-        async for events in batches(stream):
+        async for events in batches(stream, "intake-clock"):
             for event in dense(events):
                 if await admitted(deliveries, event) is not None:
                     message = event.message
@@ -279,7 +302,7 @@ def register_agents(
     @app.agent(topics.member_inbox, name="members")
     async def member_agent(stream: faust.StreamT) -> AsyncIterator[None]:
         deliveries = Deliveries(app)
-        async for events in batches(stream):
+        async for events in batches(stream, "members"):
             first: dict[int, int] = {}
             for event in dense(events):
                 first.setdefault(event.message.partition, event.message.offset)
@@ -308,7 +331,7 @@ def register_agents(
     @app.agent(topics.agent_inbox, name="agent-tallies")
     async def agent_tally_agent(stream: faust.StreamT) -> AsyncIterator[None]:
         deliveries = Deliveries(app)
-        async for events in batches(stream):
+        async for events in batches(stream, "agent-tallies"):
             emissions: list[Emission] = []
             for event in dense(events):
                 agent_table.partition = event.message.partition

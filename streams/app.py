@@ -15,6 +15,7 @@ from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
 from jamsos.topics import APP_NAME, DEAD_LETTER_MAX_BYTES
 from streams.agents import register_agents
+from streams.metrics import WorkerMetrics
 from streams.tables import define_tables
 from streams.topics import define_topics
 
@@ -29,6 +30,9 @@ class WorkerApp(faust.App):
     here means nothing of that batch is committed. `os._exit`, not `sys.exit`: no shutdown
     path may commit offsets. `tests/unit/streams/test_faust_contract.py` guards the hook.
     """
+
+    metrics: WorkerMetrics
+    """This worker's Prometheus metrics and health (`streams.metrics`)."""
 
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
         self.fail_stop(f"agent {agent.name}", exc)
@@ -47,7 +51,7 @@ class WorkerApp(faust.App):
 
 def create_app(
     settings: Settings, *, data_dir: str | None = None, instance_id: str | None = None
-) -> faust.App:
+) -> WorkerApp:
     """The worker app: topics, RocksDB tables and agents, configured from `settings`.
 
     `instance_id` (the worker's name) makes it a *static* member of the consumer group: a
@@ -86,7 +90,13 @@ def create_app(
     # the batch then flushes the producer itself, so the cap is raised to a batch's worth.
     app.producer.buffer.max_messages = settings.worker_batch_events * 8
     serde = AvroSerde(SchemaRegistry.from_settings(settings))
+    app.metrics = WorkerMetrics()
     register_agents(
-        app, settings, define_topics(app, settings), define_tables(app, settings), serde
+        app,
+        settings,
+        define_topics(app, settings),
+        define_tables(app, settings),
+        serde,
+        app.metrics,
     )
     return app

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -196,6 +196,9 @@ class MemberProcessor:
         self.hold_days = hold_days
         self.batch_starts: dict[int, int] = {}
         self._keep_from: int | None = None
+        self._partition = 0
+        self.on_business_date: Callable[[int, date], None] | None = None
+        """Told each partition's new business date after a tick (the worker's metrics)."""
 
     def begin_batch(self, first_offsets: dict[int, int]) -> None:
         """Note the first offset per partition of the batch about to be handled: the
@@ -210,6 +213,7 @@ class MemberProcessor:
         `origin` is the input message it copies (default: the inbox message itself)."""
         self.state = PartitionKeys(self.partition_state, partition)
         self.due = DueIndex(self.state)
+        self._partition = partition
         self._keep_from = self.batch_starts.get(partition)
         decoded = self.serde.decode(value)
         event = event_from_record(decoded.record_name, decoded.record)
@@ -287,6 +291,8 @@ class MemberProcessor:
         log.info(
             "tick %s: %d members due, %d messages", business_date, len(last_closed), len(emissions)
         )
+        if self.on_business_date is not None:
+            self.on_business_date(self._partition, business_date)
         return emissions
 
     def _recall_tick(self, offset: int) -> list[Emission]:

@@ -18,6 +18,7 @@ from jamsos.cli.db import db
 from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.demo import demo
 from jamsos.cli.grafana import grafana
+from jamsos.cli.k8s import k8s
 from jamsos.cli.replay import replay
 from jamsos.cli.simulate import simulate
 from jamsos.cli.sink import sink
@@ -47,6 +48,7 @@ cli.add_command(db)
 cli.add_command(sink)
 cli.add_command(bench)
 cli.add_command(grafana)
+cli.add_command(k8s)
 
 
 def main() -> None:

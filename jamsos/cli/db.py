@@ -69,3 +69,34 @@ def refresh_kpis_command(**flags: object) -> None:
         client.disconnect()
     what = "refreshed" if done.recomputed else "already current (nothing landed since)"
     click.echo(f"{settings.clickhouse_database}: KPI tables {what} in {done.seconds:.2f}s")
+
+
+@db.command(name="grants")
+@click.option("--database", "clickhouse_database", help="Database the accounts work on.")
+@one_line_errors
+def grants_command(**flags: object) -> None:
+    """Create the writer, refresher and reader accounts and their grants
+    (deploy/clickhouse/users/grants.sql) on current ClickHouse, as the migrator.
+
+    ClickHouse 18.16 has no SQL access control: there the accounts are in users.xml."""
+    from jamsos.warehouse.users import render_grants
+
+    settings = load_settings(**flags)
+    statements = render_grants(settings)
+    client = make_client(settings)
+    try:
+        version = str(client.execute("SELECT version()")[0][0])
+        if int(version.split(".")[0]) < 20:
+            raise CommandError(
+                f"ClickHouse {version} has no SQL access control: define the accounts in "
+                "users.xml (deploy/local/clickhouse/users.xml.tmpl)"
+            )
+        for statement in statements:
+            client.execute(statement)
+    except CommandError:
+        raise
+    except Exception as error:  # clickhouse-driver errors: refused grant, server down, ...
+        raise CommandError(f"ClickHouse: {type(error).__name__}: {error}") from error
+    finally:
+        client.disconnect()
+    click.echo(f"{settings.clickhouse_database}: {len(statements)} account statements applied")

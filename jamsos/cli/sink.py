@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +14,11 @@ from jamsos.access import check_clickhouse, check_kafka, check_registry
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
+from jamsos.settings import Settings
 from jamsos.topics import ensure_topics
+
+if TYPE_CHECKING:
+    from consumers.sink import BatchingSink
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +76,27 @@ def sink(until_idle: float | None, **flags: object) -> None:
     check_kafka(settings, "sink", SINK_TOPICS)
     registry = SchemaRegistry.from_settings(settings)
     try:
-        stats = run_sink(settings, AvroSerde(registry), until_idle=until_idle, stop=stop)
+        stats = run_sink(
+            settings,
+            AvroSerde(registry),
+            until_idle=until_idle,
+            stop=stop,
+            on_start=lambda sink: _serve_metrics(settings, sink),
+        )
     finally:
         registry.close()
     click.echo(
         f"landed {stats.rows_total} rows from {stats.messages} messages "
         f"({stats.skipped} skipped, {stats.failed_attempts} failed insert attempts)"
     )
+
+
+def _serve_metrics(settings: Settings, sink: BatchingSink) -> None:
+    """`/metrics`, `/healthz` and `/readyz` of this sink, when `JAMSOS_METRICS_PORT` is set."""
+    if not settings.metrics_port:
+        return
+    from consumers.metrics import sink_metrics
+    from jamsos.metrics import serve
+
+    registry, health = sink_metrics(sink)
+    serve(settings.metrics_host, settings.metrics_port, registry, health)

@@ -60,4 +60,13 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     data_dir = settings.state_dir / "workers" / f"{settings.topic_prefix}{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, data_dir=str(data_dir), instance_id=f"{settings.topic_prefix}{name}")
+    if settings.metrics_port:
+        from jamsos.metrics import serve
+
+        serve(
+            settings.metrics_host,
+            settings.metrics_port,
+            app.metrics.registry,
+            app.metrics.health(app),
+        )
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
