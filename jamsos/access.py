@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -115,27 +116,37 @@ def kafka_refusal(settings: Settings, service: Service, error: BaseException) ->
     )
 
 
-def check_kafka(settings: Settings, service: Service, topics: Iterable[str] = ()) -> None:
+def check_kafka(
+    settings: Settings, service: Service, topics: Iterable[str] = (), *, wait: float = 15.0
+) -> None:
     """Connect as `service` and see every topic in `topics` (contract names, before the
     prefix); raises `AccessError` otherwise. On a cluster with ACLs a topic the principal
-    has no ACL for is invisible to it, exactly like a topic that does not exist."""
+    has no ACL for is invisible to it, exactly like a topic that does not exist. A topic
+    created a moment ago may take a little while to show in the metadata: up to `wait`
+    seconds are given for that."""
     wanted = sorted({settings.topic(name) for name in topics})
-    with _refusals() as refusals:
-        try:
-            visible = asyncio.run(_list_topics(settings, service))
-        except (KafkaError, OSError) as error:
-            cause = refusals.errors[-1] if refusals.errors else error
-            raise AccessError(kafka_refusal(settings, service, cause)) from None
-    missing = [name for name in wanted if name not in visible]
-    if missing:
-        raise AccessError(topics_refusal(settings, service, "use", missing))
+    deadline = time.monotonic() + wait
+    while True:
+        with _refusals() as refusals:
+            try:
+                visible = asyncio.run(_list_topics(settings, service))
+            except (KafkaError, OSError) as error:
+                cause = refusals.errors[-1] if refusals.errors else error
+                raise AccessError(kafka_refusal(settings, service, cause)) from None
+        missing = [name for name in wanted if name not in visible]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise AccessError(topics_refusal(settings, service, "use", missing))
+        time.sleep(0.5)
 
 
 def topics_refusal(settings: Settings, service: Service, what: str, topics: list[str]) -> str:
     """One line for topics `service` may not `what` (use, create)."""
     security = kafka_security(settings, service)
+    who = f"Kafka principal {security.username!r}" if security.username else "this client"
     return (
-        f"Kafka principal {security.username!r} may not {what} topic "
+        f"{who} may not {what} topic "
         f"{', '.join(sorted(topics))} (no ACL for it, or it does not exist): grant the "
         f"{service}'s ACLs, or set JAMSOS_KAFKA_USERNAME to the {service}'s principal"
     )
