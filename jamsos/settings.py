@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     kafka_version: str = "4.4.0"
     kafka_controller_port: int = 19093
     kafka_heap: str = "1g"
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
+    """Kafka nodes the local stack runs (each broker and controller): 3 makes a cluster on
+    loopback, node n on the ports of node 1 plus 10 * (n - 1)."""
     kafka_partitions: int = Field(default=4, gt=0)
     """Partitions of every topic the project creates (input, output, changelog)."""
     kafka_replication_factor: int = Field(default=1, gt=0)

@@ -27,28 +27,45 @@ SECURED_MARKER = "jamsos-secured"
 """A file in the data folder of a broker formatted secured (with SCRAM users)."""
 
 
+NODE_PORT_STEP = 10
+"""Node n of a local cluster listens on the configured ports plus this * (n - 1)."""
+
+
 class KafkaServer:
-    """The local broker: artifacts, configuration, command line and readiness probe."""
+    """One local Kafka node (broker and controller): artifacts, configuration, command
+    line and readiness probe. `JAMSOS_KAFKA_BROKERS` > 1 makes a cluster of such nodes on
+    loopback, node n on the ports of node 1 plus 10 * (n - 1), all controller voters."""
 
-    name = "kafka"
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, node: int = 1) -> None:
         self.settings = settings
-        self.home = settings.state_dir / "kafka"
+        self.node = node
+        self.name = "kafka" if node == 1 else f"kafka-{node}"
+        self.home = settings.state_dir / self.name
         self.libs = settings.state_dir / "cache" / f"kafka-{settings.kafka_version}" / "libs"
         self.config = self.home / "server.properties"
         self.process = ManagedProcess(
-            name="kafka",
+            name=self.name,
             pid_file=self.home / "kafka.pid",
             log_file=self.home / "logs" / "stdout.log",
             marker=str(self.config),
             server_log=self.home / "logs" / "server.log",
         )
 
+    def _port(self, base: int, node: int | None = None) -> int:
+        return base + ((node or self.node) - 1) * NODE_PORT_STEP
+
+    @property
+    def address(self) -> str:
+        """This node's client listener."""
+        return f"127.0.0.1:{self._port(self.settings.kafka_port)}"
+
     def ports(self) -> list[int]:
-        ports = [self.settings.kafka_port, self.settings.kafka_controller_port]
+        ports = [
+            self._port(self.settings.kafka_port),
+            self._port(self.settings.kafka_controller_port),
+        ]
         if self.settings.stack_secure:
-            ports.append(self.settings.kafka_internal_port)
+            ports.append(self._port(self.settings.kafka_internal_port))
         return ports
 
     def prepare(self) -> None:
@@ -61,9 +78,9 @@ class KafkaServer:
             render(DEPLOY_LOCAL / "kafka" / f"{name}.tmpl", self.home / name, {"log_dir": log_dir})
         secure = self.settings.stack_secure
         ports = {
-            "broker_port": self.settings.kafka_port,
-            "controller_port": self.settings.kafka_controller_port,
-            "internal_port": self.settings.kafka_internal_port,
+            "broker_port": self._port(self.settings.kafka_port),
+            "controller_port": self._port(self.settings.kafka_controller_port),
+            "internal_port": self._port(self.settings.kafka_internal_port),
             "tls_dir": local_tls(self.settings).folder,
             "admin_principal": local_principal("admin"),
             "broker_subject": BROKER_SUBJECT,
@@ -72,20 +89,29 @@ class KafkaServer:
             DEPLOY_LOCAL / "kafka" / f"listeners-{'secure' if secure else 'plain'}.properties.tmpl",
             ports,
         )
+        nodes = self.settings.kafka_brokers
+        voters = ",".join(
+            f"{n}@127.0.0.1:{self._port(self.settings.kafka_controller_port, n)}"
+            for n in range(1, nodes + 1)
+        )
         render(
             DEPLOY_LOCAL / "kafka" / "server.properties.tmpl",
             self.config,
             {
-                "state_dir": self.settings.state_dir,
-                "controller_port": self.settings.kafka_controller_port,
+                "home": self.home,
+                "node_id": self.node,
+                "nodes": nodes,
+                "voters": voters,
                 "listeners": listeners,
                 "data_dir": data_dir,
                 "partitions": self.settings.kafka_partitions,
+                "copies": min(3, nodes),
+                "min_isr": min(2, nodes),
             },
         )
         marker = data_dir / SECURED_MARKER
         if not (data_dir / "meta.properties").exists():
-            self._format(java, data_dir, self.settings.kafka_cluster_id or _cluster_id())
+            self._format(java, data_dir, self._cluster_id())
             if secure:
                 marker.touch()
         elif secure != marker.exists():
@@ -121,14 +147,14 @@ class KafkaServer:
 
     def ready(self) -> bool:
         """Ready when the broker answers a metadata request, not merely when the port opens."""
-        if not port_open("127.0.0.1", self.settings.kafka_port):
+        if not port_open("127.0.0.1", self._port(self.settings.kafka_port)):
             return False
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
         try:
             admin = KafkaAdminClient(
-                **kafka_options(self.settings, "admin"),
+                **{**kafka_options(self.settings, "admin"), "bootstrap_servers": self.address},
                 request_timeout_ms=3000,
             )
         except (KafkaError, OSError, ValueError):
@@ -191,6 +217,16 @@ class KafkaServer:
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
             raise StackError(f"Kafka storage format failed: {reason[0]}")
+
+    def _cluster_id(self) -> str:
+        """The configured cluster id, else one made once per state folder and shared by
+        every node (a node formatted with another id would not join)."""
+        if self.settings.kafka_cluster_id:
+            return self.settings.kafka_cluster_id
+        path = self.settings.state_dir / "kafka-cluster-id"
+        if not path.exists():
+            path.write_text(_cluster_id())
+        return path.read_text().strip()
 
     def _scram_credentials(self) -> list[str]:
         """`--add-scram` arguments: each service's SCRAM user, secured stack only."""
