@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from jamsos.dashboards import queries as q
 from jamsos.dashboards.clickhouse import DATASOURCE, QueryType, SqlQuery
+from jamsos.dashboards.operations import operations
 
 TAGS = ["jamsos"]
 
@@ -210,5 +211,10 @@ def follow_up() -> Dashboard:
     )
 
 
-DASHBOARDS = {"national-kpi": national_kpi, "agents": agents, "follow-up": follow_up}
+DASHBOARDS = {
+    "national-kpi": national_kpi,
+    "agents": agents,
+    "follow-up": follow_up,
+    "operations": operations,
+}
 """File stem -> the dashboard it holds."""

@@ -23,6 +23,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from jamsos.dashboards.alerts import notification_file, rule_file
 from jamsos.dashboards.boards import DASHBOARDS
 from jamsos.dashboards.clickhouse import DATASOURCE_UID, PLUGIN
+from jamsos.dashboards.operations import PROMETHEUS_UID
 from jamsos.settings import PROJECT_ROOT
 
 GRAFANA_DIR = PROJECT_ROOT / "deploy" / "grafana"
@@ -60,6 +61,24 @@ def datasource() -> dict[str, Any]:
     }
 
 
+def prometheus_datasource() -> dict[str, Any]:
+    """The Prometheus that scrapes the workers and sinks (the operations dashboard)."""
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "jamsos Prometheus",
+                "uid": PROMETHEUS_UID,
+                "type": "prometheus",
+                "orgId": 1,
+                "editable": False,
+                "access": "proxy",
+                "url": "${PROMETHEUS_URL}",
+            }
+        ],
+    }
+
+
 def dashboard_provider() -> dict[str, Any]:
     return {
         "apiVersion": 1,
@@ -87,6 +106,7 @@ def files() -> dict[str, str]:
     """Path under `deploy/grafana/` -> the file's text."""
     out = {
         "provisioning/datasources/jamsos-clickhouse.yaml": _yaml(datasource()),
+        "provisioning/datasources/jamsos-prometheus.yaml": _yaml(prometheus_datasource()),
         "provisioning/dashboards/jamsos.yaml": _yaml(dashboard_provider()),
         "provisioning/alerting/jamsos-rules.yaml": _yaml(rule_file()),
         "provisioning/alerting/jamsos-notifications.yaml": _yaml(notification_file()),
@@ -127,7 +147,9 @@ def queries_in_files(root: Path = GRAFANA_DIR) -> list[str]:
         if name.startswith("dashboards/"):
             board = json.loads(path.read_text(encoding="utf-8"))
             found += [variable["query"] for variable in board["templating"]["list"]]
-            found += [t["rawSql"] for p in board["panels"] for t in p.get("targets", [])]
+            found += [
+                t["rawSql"] for p in board["panels"] for t in p.get("targets", []) if "rawSql" in t
+            ]
         elif name.endswith("-rules.yaml"):
             for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
                 for rule in group["rules"]:

@@ -4,6 +4,7 @@ SDK's types unchanged, and every query in them is one of `jamsos.dashboards.quer
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from jamsos.dashboards import queries as q
 from jamsos.dashboards.alerts import rule_queries
 from jamsos.dashboards.clickhouse import DATASOURCE_UID, PLUGIN
 from jamsos.dashboards.macros import UnknownVariableError, expand, variables_used
+from jamsos.dashboards.operations import PROMETHEUS_UID, expressions
 from jamsos.dashboards.provisioning import GRAFANA_DIR, files, stale, write
+from tests.unit.metric_series import exported_series
 
 
 def _dashboards() -> dict[str, dict[str, Any]]:
@@ -48,6 +51,7 @@ def test_dashboards_parse_into_the_sdk_types_unchanged() -> None:
         "dashboards/national-kpi.json",
         "dashboards/agents.json",
         "dashboards/follow-up.json",
+        "dashboards/operations.json",
     }
     for name, board in boards.items():
         again = json.loads(json.dumps(Dashboard.from_json(board), cls=JSONEncoder))
@@ -108,6 +112,8 @@ def test_the_datasource_reads_as_the_reader_with_the_password_from_the_environme
 def test_every_panel_and_variable_runs_a_known_query_on_the_clickhouse_datasource() -> None:
     seen = set()
     for name, board in _dashboards().items():
+        if name == "dashboards/operations.json":  # Prometheus: see the test below
+            continue
         defined = {variable["name"] for variable in board["templating"]["list"]}
         sqls = [variable["query"] for variable in board["templating"]["list"]]
         for panel in board["panels"]:
@@ -138,3 +144,21 @@ def test_macros_expand_as_the_plugin_does() -> None:
     )
     with pytest.raises(UnknownVariableError):
         expand("SELECT ${branch}", start, end, {})
+
+
+def test_the_operations_dashboard_reads_only_series_the_processes_export() -> None:
+    """Every panel reads the Prometheus datasource, and every `jamsos_*` series it names
+    is one the worker or the sink defines (`streams.metrics`, `consumers.metrics`)."""
+    board = _dashboards()["dashboards/operations.json"]
+    exprs = []
+    for panel in board["panels"]:
+        assert panel["datasource"]["uid"] == PROMETHEUS_UID, panel["title"]
+        exprs += [target["expr"] for target in panel["targets"]]
+    assert exprs == expressions()
+    used = {
+        name
+        for expr in exprs
+        for name in re.findall(r"\b(jamsos_[a-z_]+?)(?:_total|_bucket)?\b", expr)
+    }
+    assert used <= exported_series(), sorted(used - exported_series())
+    assert len(used) >= 8

@@ -19,6 +19,7 @@ import yaml
 from jamsos.kubernetes import PRINCIPALS, kafka_users, stale
 from jamsos.settings import PROJECT_ROOT, Settings
 from jamsos.stack.acls import service_grants
+from tests.unit.metric_series import exported_series
 
 K8S = PROJECT_ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.33.0"
@@ -103,11 +104,5 @@ def test_alert_rules_use_metrics_the_processes_export() -> None:
     """Every `jamsos_*` series an alert reads is one the worker or sink defines."""
     rules = (K8S / "prometheus-rules.yaml").read_text()
     used = set(re.findall(r"\b(jamsos_[a-z_]+?)(?:_total)?\b", rules))
-    code = "".join(
-        (PROJECT_ROOT / name).read_text() for name in ("streams/metrics.py", "consumers/metrics.py")
-    )
-    exported = set(re.findall(r'"(jamsos_[a-z_]+)"', code)) | {
-        f"jamsos_sink_{name}" for name in re.findall(r'\("([a-z_]+)", "', code)
-    }
     assert used, "no jamsos_ series in the rules"
-    assert used <= exported, f"not exported: {sorted(used - exported)}"
+    assert used <= exported_series(), f"not exported: {sorted(used - exported_series())}"
