@@ -101,10 +101,8 @@ def kafka_security(settings: Settings, service: Service) -> KafkaSecurity:
     )
 
 
-def kafka_options(settings: Settings, service: Service) -> dict[str, Any]:
-    """Keyword arguments for any kafka-python client (`KafkaConsumer`, `KafkaProducer`,
-    `KafkaAdminClient`) of `service`, bootstrap servers included."""
-    security = kafka_security(settings, service)
+def _common_options(settings: Settings, security: KafkaSecurity) -> dict[str, Any]:
+    """What kafka-python and aiokafka name alike: servers, protocol, SASL login."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "security_protocol": security.protocol,
@@ -115,6 +113,14 @@ def kafka_options(settings: Settings, service: Service) -> dict[str, Any]:
         options["sasl_plain_password"] = (
             security.password.get_secret_value() if security.password else ""
         )
+    return options
+
+
+def kafka_options(settings: Settings, service: Service) -> dict[str, Any]:
+    """Keyword arguments for any kafka-python client (`KafkaConsumer`, `KafkaProducer`,
+    `KafkaAdminClient`) of `service`, bootstrap servers included."""
+    security = kafka_security(settings, service)
+    options = _common_options(settings, security)
     if security.uses_ssl:
         options["ssl_check_hostname"] = True
         if security.ca_file:
@@ -139,16 +145,7 @@ def kafka_ssl_context(security: KafkaSecurity) -> ssl.SSLContext:
 def aiokafka_options(settings: Settings, service: Service) -> dict[str, Any]:
     """Keyword arguments for an aiokafka client of `service` (bootstrap servers included)."""
     security = kafka_security(settings, service)
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
-        "security_protocol": security.protocol,
-    }
-    if security.uses_sasl:
-        options["sasl_mechanism"] = security.mechanism
-        options["sasl_plain_username"] = security.username or ""
-        options["sasl_plain_password"] = (
-            security.password.get_secret_value() if security.password else ""
-        )
+    options = _common_options(settings, security)
     if security.uses_ssl:
         options["ssl_context"] = kafka_ssl_context(security)
     return options

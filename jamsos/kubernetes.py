@@ -17,6 +17,7 @@ import yaml
 
 from jamsos.connect import Service
 from jamsos.contracts.catalog import TOPICS
+from jamsos.generated import stale_files, write_files
 from jamsos.settings import PROJECT_ROOT, Settings
 from jamsos.stack.acls import LITERAL, service_grants
 from jamsos.topics import creation_configs, partition_count
@@ -110,19 +111,9 @@ def files() -> dict[str, str]:
 
 
 def write(folder: Path = GENERATED) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files().items():
-        path = folder / name
-        path.write_text(text)
-        written.append(path)
-    return written
+    return write_files(folder, files)
 
 
 def stale(folder: Path = GENERATED) -> list[str]:
     """Names of the generated files that differ from what the code makes (or are missing)."""
-    return [
-        name
-        for name, text in files().items()
-        if not (folder / name).exists() or (folder / name).read_text() != text
-    ]
+    return stale_files(folder, files)

@@ -17,8 +17,7 @@ from jamsos.cli.contracts import publish, schemas
 from jamsos.cli.db import db
 from jamsos.cli.dead_letters import dead_letters
 from jamsos.cli.demo import demo
-from jamsos.cli.grafana import grafana
-from jamsos.cli.k8s import k8s
+from jamsos.cli.generated import grafana, k8s
 from jamsos.cli.replay import replay
 from jamsos.cli.simulate import simulate
 from jamsos.cli.sink import sink

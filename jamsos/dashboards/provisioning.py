@@ -24,6 +24,7 @@ from jamsos.dashboards.alerts import notification_file, rule_file
 from jamsos.dashboards.boards import DASHBOARDS
 from jamsos.dashboards.clickhouse import DATASOURCE_UID, PLUGIN
 from jamsos.dashboards.operations import PROMETHEUS_UID
+from jamsos.generated import stale_files, write_files
 from jamsos.settings import PROJECT_ROOT
 
 GRAFANA_DIR = PROJECT_ROOT / "deploy" / "grafana"
@@ -120,22 +121,12 @@ def files() -> dict[str, str]:
 
 def write(root: Path = GRAFANA_DIR) -> list[Path]:
     """Write every file; returns their paths."""
-    written = []
-    for name, text in files().items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return write_files(root, files)
 
 
 def stale(root: Path = GRAFANA_DIR) -> list[str]:
     """Files missing under `root` or different from what the code generates."""
-    return [
-        name
-        for name, text in files().items()
-        if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
-    ]
+    return stale_files(root, files)
 
 
 def queries_in_files(root: Path = GRAFANA_DIR) -> list[str]:

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from jamsos.settings import Settings
 from jamsos.stack.kafka import KafkaServer
-from jamsos.stack.local import LocalStack
 from tests.integration.demo.helpers import demo_argv, failure_report, finish
+from tests.integration.isolated_stack import isolated_stack, settings_of
 
 CLUSTER = {
     "JAMSOS_KAFKA_BROKERS": "3",
@@ -34,41 +33,16 @@ CLUSTER = {
 }
 
 
-def _settings(env: dict[str, str]) -> Settings:
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return Settings.load()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 @pytest.fixture(scope="module")
 def cluster_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    plain = Settings.load()
-    state = tmp_path_factory.mktemp("kafka-cluster")
-    cache = plain.state_dir / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    (state / "cache").symlink_to(cache)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("JAMSOS_")},
-        **CLUSTER,
-        "JAMSOS_STATE_DIR": str(state),
-    }
-    stack = LocalStack(_settings(env))
-    try:
-        stack.up()
+    with isolated_stack(tmp_path_factory.mktemp("kafka-cluster"), CLUSTER) as env:
         yield env
-    finally:
-        stack.down()
 
 
 def test_the_demo_survives_a_broker_killed_and_restarted(
     cluster_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    settings = _settings(cluster_env)
+    settings = settings_of(cluster_env)
     broker = KafkaServer(settings, node=2)
     err = tmp_path_factory.mktemp("cluster-demo") / "demo.err"
     with err.open("w") as stderr:

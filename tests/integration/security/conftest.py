@@ -5,14 +5,13 @@ from the plain stack's cache; it is stopped (by pid, only what it started) at th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jamsos.settings import Settings
-from jamsos.stack.local import LocalStack
+from tests.integration.isolated_stack import isolated_stack, settings_of
 
 SECURED_PORTS = {
     "JAMSOS_KAFKA_BOOTSTRAP": "127.0.0.1:19192",
@@ -28,40 +27,15 @@ SECURED_PORTS = {
 def secured_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of a process using the secured stack (no secret in it: each process
     finds its own service's password in the stack's folder)."""
-    plain = Settings.load()
-    state = tmp_path_factory.mktemp("secured-stack")
-    cache = plain.state_dir / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    (state / "cache").symlink_to(cache)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("JAMSOS_")},
-        **SECURED_PORTS,
-        "JAMSOS_STACK_SECURE": "true",
-        "JAMSOS_STATE_DIR": str(state),
-    }
-    stack = LocalStack(_settings(env))
-    try:
-        stack.up()
+    overrides = {**SECURED_PORTS, "JAMSOS_STACK_SECURE": "true"}
+    with isolated_stack(tmp_path_factory.mktemp("secured-stack"), overrides) as env:
         yield env
-    finally:
-        stack.down()
-
-
-def _settings(env: dict[str, str]) -> Settings:
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return Settings.load()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
 def secured(secured_env: dict[str, str]) -> Settings:
     """Settings of the secured stack, as its processes read them."""
-    return _settings(secured_env)
+    return settings_of(secured_env)
 
 
 def secrets_of(settings: Settings) -> dict[str, str]:
