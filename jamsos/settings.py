@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     clickhouse_port: int = 19000
     clickhouse_http_port: int = 18123
     clickhouse_database: str = "jamsos"
+    clickhouse_cluster: str | None = None
+    """A ClickHouse cluster (`remote_servers`): the migrations then create every table as a
+    Replicated*MergeTree and run their DDL `ON CLUSTER` it (`jamsos.warehouse.cluster`)."""
+    clickhouse_replicas: int = Field(default=1, ge=1, le=3)
+    """ClickHouse servers the local stack runs, one shard of that many replicas (with a
+    ZooKeeper); server n on the ports of server 1 plus 10 * (n - 1)."""
+    zookeeper_port: int = 12181
+    """The local ZooKeeper's client port (run only when there are ClickHouse replicas)."""
     clickhouse_user: str = "default"
     """The migrator: the one account that runs DDL (`jamsos db migrate`, the demo's set-up)."""
     clickhouse_password: SecretStr = SecretStr("")

@@ -77,7 +77,7 @@ def bench_run(base: Settings, label: str, *, keep: bool = False) -> Iterator[Ben
     workdir = settings.state_dir / "bench" / run
     workdir.mkdir(parents=True, exist_ok=True)
     admin = make_client(settings)
-    migrate(admin, settings.clickhouse_database)
+    migrate(admin, settings.clickhouse_database, cluster=settings.clickhouse_cluster)
     ensure_topics(settings, list(TOPICS))
     bench = BenchRun(settings, workdir)
     try:

@@ -32,7 +32,7 @@ def migrate_command(**flags: object) -> None:
     settings = load_settings(**flags)
     client = make_client(settings)
     try:
-        applied = migrate(client, settings.clickhouse_database)
+        applied = migrate(client, settings.clickhouse_database, cluster=settings.clickhouse_cluster)
         changed = set_kpi_active_target(
             client, settings.clickhouse_database, settings.kpi_active_target
         )

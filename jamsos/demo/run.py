@@ -79,7 +79,7 @@ def run_demo(base: Settings, options: DemoOptions) -> DemoResult:
     workdir = settings.state_dir / "demo" / run
     admin = make_client(settings)
     try:
-        migrate(admin, settings.clickhouse_database)
+        migrate(admin, settings.clickhouse_database, cluster=settings.clickhouse_cluster)
     finally:
         admin.disconnect()
     ensure_topics(settings, list(TOPICS))

@@ -23,22 +23,36 @@ from jamsos.stack.tls import local_tls
 
 log = logging.getLogger(__name__)
 
+LOCAL_CLUSTER = "jamsos"
+"""The local ClickHouse cluster's name in `remote_servers` (set `JAMSOS_CLICKHOUSE_CLUSTER`
+to it for cluster DDL)."""
+
 INSTALL_HINT = (
     "run `bash deploy/local/install-system-packages.sh` (Debian: apt-get install clickhouse-server)"
 )
 
 
+NODE_PORT_STEP = 10
+"""Server n of a local cluster listens on the configured ports plus this * (n - 1)."""
+INTERSERVER_PORT_OFFSET = 9
+"""A server's replication port (`interserver_http_port`): its native port plus this."""
+
+
 class ClickHouseServer:
-    """The local ClickHouse: configuration, command line and readiness probe."""
+    """One local ClickHouse server: configuration, command line and readiness probe. With
+    `JAMSOS_CLICKHOUSE_REPLICAS` > 1, server n is replica n of one shard (ZooKeeper-
+    coordinated), on the ports of server 1 plus 10 * (n - 1)."""
 
-    name = "clickhouse"
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, node: int = 1) -> None:
         self.settings = settings
-        self.home = settings.state_dir / "clickhouse"
+        self.node = node
+        self.name = "clickhouse" if node == 1 else f"clickhouse-{node}"
+        self.home = settings.state_dir / self.name
         self.config = self.home / "config.xml"
+        self.tcp_port = settings.clickhouse_port + NODE_PORT_STEP * (node - 1)
+        self.http_port = settings.clickhouse_http_port + NODE_PORT_STEP * (node - 1)
         self.process = ManagedProcess(
-            name="clickhouse",
+            name=self.name,
             pid_file=self.home / "clickhouse.pid",
             log_file=self.home / "logs" / "stdout.log",
             marker=str(self.config),
@@ -46,7 +60,10 @@ class ClickHouseServer:
         )
 
     def ports(self) -> list[int]:
-        return [self.settings.clickhouse_port, self.settings.clickhouse_http_port]
+        ports = [self.tcp_port, self.http_port]
+        if self.settings.clickhouse_replicas > 1:
+            ports.append(self.tcp_port + INTERSERVER_PORT_OFFSET)
+        return ports
 
     def prepare(self) -> None:
         """Write config.xml and users.xml; create the data folders."""
@@ -75,8 +92,8 @@ class ClickHouseServer:
             / "clickhouse"
             / f"listeners-{'secure' if self.settings.stack_secure else 'plain'}.xml.tmpl",
             {
-                "http_port": self.settings.clickhouse_http_port,
-                "tcp_port": self.settings.clickhouse_port,
+                "http_port": self.http_port,
+                "tcp_port": self.tcp_port,
                 "tls_dir": local_tls(self.settings).folder,
             },
         )
@@ -89,6 +106,7 @@ class ClickHouseServer:
                 "data_dir": data_dir,
                 "users_config": users,
                 "listeners": listeners,
+                "cluster": self._cluster_config(),
             },
         )
 
@@ -101,7 +119,7 @@ class ClickHouseServer:
 
     def ready(self) -> bool:
         """Ready when the HTTP interface answers `/ping` with `Ok.` (over TLS if secured)."""
-        host, port = self.settings.clickhouse_host, self.settings.clickhouse_http_port
+        host, port = self.settings.clickhouse_host, self.http_port
         url = f"{clickhouse_http_scheme(self.settings)}://{host}:{port}/ping"
         context = None
         if self.settings.stack_secure:
@@ -111,6 +129,28 @@ class ClickHouseServer:
                 return bool(response.read().strip() == b"Ok.")
         except (urllib.error.URLError, OSError):
             return False
+
+    def _cluster_config(self) -> str:
+        """The replication part of config.xml (empty for a single server)."""
+        replicas = self.settings.clickhouse_replicas
+        if replicas == 1:
+            return ""
+        replica_list = "\n".join(
+            "                <replica><host>127.0.0.1</host>"
+            f"<port>{self.settings.clickhouse_port + NODE_PORT_STEP * (n - 1)}</port></replica>"
+            for n in range(1, replicas + 1)
+        )
+        return render_text(
+            DEPLOY_LOCAL / "clickhouse" / "cluster.xml.tmpl",
+            {
+                "replicas": replicas,
+                "node": self.node,
+                "interserver_port": self.tcp_port + INTERSERVER_PORT_OFFSET,
+                "zookeeper_port": self.settings.zookeeper_port,
+                "cluster_name": self.settings.clickhouse_cluster or LOCAL_CLUSTER,
+                "replica_list": replica_list,
+            },
+        )
 
 
 def _sha256(text: str) -> str:

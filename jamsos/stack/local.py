@@ -29,6 +29,7 @@ from jamsos.stack.kafka import KafkaServer
 from jamsos.stack.process import ManagedProcess, StackError, require_free_port, wait_until_ready
 from jamsos.stack.registry import SchemaRegistryServer
 from jamsos.stack.tls import make_local_tls
+from jamsos.stack.zookeeper import ZooKeeperServer
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,11 @@ class LocalStack:
         self.settings = settings
         self.servers: list[Server] = [
             *(KafkaServer(settings, node) for node in range(1, settings.kafka_brokers + 1)),
-            ClickHouseServer(settings),
+            *([ZooKeeperServer(settings)] if settings.clickhouse_replicas > 1 else []),
+            *(
+                ClickHouseServer(settings, node)
+                for node in range(1, settings.clickhouse_replicas + 1)
+            ),
             SchemaRegistryServer(settings),
         ]
 

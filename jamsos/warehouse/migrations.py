@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jamsos.settings import PROJECT_ROOT
+from jamsos.warehouse.cluster import for_cluster
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +130,27 @@ def pending_migrations(
 
 
 def migrate(
-    client: Executor, database: str, migrations: Sequence[Migration] | None = None
+    client: Executor,
+    database: str,
+    migrations: Sequence[Migration] | None = None,
+    *,
+    cluster: str | None = None,
 ) -> list[Migration]:
-    """Create `database` if needed and apply the pending migrations; returns them."""
+    """Create `database` if needed and apply the pending migrations; returns them. With
+    `cluster`, on every server of that cluster, as replicated tables
+    (`jamsos.warehouse.cluster`)."""
     check_database_name(database)
     migrations = load_migrations() if migrations is None else migrations
-    client.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
-    client.execute(_ledger_ddl(database))
+
+    def run(statement: str) -> None:
+        client.execute(statement if cluster is None else for_cluster(statement, cluster))
+
+    run(f"CREATE DATABASE IF NOT EXISTS {database}")
+    run(_ledger_ddl(database))
     pending = pending_migrations(migrations, applied_migrations(client, database))
     for migration in pending:
         for statement in migration.statements(database):
-            client.execute(statement)
+            run(statement)
         client.execute(
             f"INSERT INTO {database}.schema_migrations "
             "(version, name, checksum, applied_at) VALUES",
