@@ -11,12 +11,15 @@ pipeline, and reading a counter is all it costs the pipeline.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +82,23 @@ def serve(host: str, port: int, registry: CollectorRegistry, health: Health) -> 
     thread.start()
     log.info("metrics and health on port %d", server.server_address[1])
     return server
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a child process's metrics)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int, timeout: float = 5.0) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """The samples `/metrics` on 127.0.0.1:`port` answers with: name -> labels -> value,
+    parsed with prometheus-client's own parser."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as answer:
+        text = answer.read().decode()
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[labels] = sample.value
+    return samples

@@ -137,7 +137,8 @@ def queries_in_files(root: Path = GRAFANA_DIR) -> list[str]:
         path = root / name
         if name.startswith("dashboards/"):
             board = json.loads(path.read_text(encoding="utf-8"))
-            found += [variable["query"] for variable in board["templating"]["list"]]
+            variables = board.get("templating", {}).get("list", [])  # none on operations
+            found += [variable["query"] for variable in variables]
             found += [
                 t["rawSql"] for p in board["panels"] for t in p.get("targets", []) if "rawSql" in t
             ]

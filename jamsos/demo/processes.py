@@ -29,13 +29,16 @@ _PR_SET_PDEATHSIG = 1
 
 def environment(settings: Settings) -> dict[str, str]:
     """The environment that makes a child `jamsos` command use `settings`."""
-    return {
+    environment = {
         **os.environ,
         "JAMSOS_TOPIC_PREFIX": settings.topic_prefix,
         "JAMSOS_CLICKHOUSE_DATABASE": settings.clickhouse_database,
         "JAMSOS_SINK_GROUP": settings.sink_group,
         "JAMSOS_STATE_DIR": str(settings.state_dir),
     }
+    if settings.metrics_port:
+        environment["JAMSOS_METRICS_PORT"] = str(settings.metrics_port)
+    return environment
 
 
 def _die_with_parent() -> None:
@@ -98,6 +101,8 @@ class Child:
     restart_on: frozenset[int] = frozenset()
     """Exit statuses after which the child is started again, as a supervisor would."""
     restarts: int = 0
+    metrics_port: int = 0
+    """Where it serves `/metrics` (0: nowhere); a restarted child serves there again."""
 
 
 @dataclass
@@ -114,10 +119,16 @@ class Children:
     children: list[Child] = field(default_factory=list)
 
     def start(
-        self, role: str, *args: str, log: Path, restart_on: frozenset[int] = frozenset()
+        self,
+        role: str,
+        *args: str,
+        log: Path,
+        restart_on: frozenset[int] = frozenset(),
+        metrics_port: int = 0,
     ) -> Child:
-        process = start(self.settings, *args, log=log, outlive_parent=self.keep)
-        child = Child(role, process, log, args, restart_on)
+        settings = self.settings.model_copy(update={"metrics_port": metrics_port})
+        process = start(settings, *args, log=log, outlive_parent=self.keep)
+        child = Child(role, process, log, args, restart_on, metrics_port=metrics_port)
         self.children.append(child)
         return child
 
@@ -128,8 +139,9 @@ class Children:
             code = child.process.poll()
             if code in child.restart_on and child.restarts < MAX_RESTARTS:
                 child.restarts += 1
+                settings = self.settings.model_copy(update={"metrics_port": child.metrics_port})
                 child.process = start(
-                    self.settings, *child.args, log=child.log, outlive_parent=self.keep
+                    settings, *child.args, log=child.log, outlive_parent=self.keep
                 )
                 continue
             if code is not None:

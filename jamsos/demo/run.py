@@ -17,10 +17,12 @@ from jamsos.demo.catchup import CatchUp
 from jamsos.demo.crosscheck import CrossCheck, cross_check
 from jamsos.demo.html_report import write_html_report
 from jamsos.demo.lag import LagProbe
+from jamsos.demo.pipeline_metrics import metrics_section
 from jamsos.demo.processes import Children, RunError
 from jamsos.demo.progress import CatchUpBar, PublishBar, bars, logs_to
 from jamsos.demo.report import build_report
 from jamsos.exits import EXIT_AGENT_FAILED
+from jamsos.metrics import free_port
 from jamsos.replay_file import read_events, replay_as_configured
 from jamsos.settings import Settings
 from jamsos.simulation import Simulation, SimulationConfig
@@ -109,8 +111,9 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
                 *("worker", "--name", f"demo{run}-{n}"),
                 log=workdir / f"worker-{n}.log",
                 restart_on=frozenset({EXIT_AGENT_FAILED}),
+                metrics_port=free_port(),
             )
-        children.start("sink", "sink", log=workdir / "sink.log")
+        children.start("sink", "sink", log=workdir / "sink.log", metrics_port=free_port())
         config = SimulationConfig(
             members=options.members,
             months=options.months,
@@ -153,6 +156,7 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
         finally:
             probe.close()
         say(f"caught up {took:,.0f}s after publishing ended")
+        pipeline = metrics_section(children.children, summary.total)
         for child in children.children:
             if child.restarts:
                 say(
@@ -180,6 +184,7 @@ def _run(settings: Settings, options: DemoOptions, workdir: Path, run: str) -> D
         finally:
             client.disconnect()
         pids = [child.process.pid for child in children.children]
+        report += ["", *pipeline]
         report += ["", f"Charts (open in a browser, no network needed): {html_path}"]
         report += _epilogue(settings, workdir, pids if options.keep else None)
         return DemoResult(settings, check, report)

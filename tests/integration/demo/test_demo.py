@@ -41,8 +41,25 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(
     assert "400 members, 7 agents" in out
     assert "all equal" in out
     assert "== Dead letters by reason ==" in out
+    _check_pipeline_metrics(out, restarted="restarted" in err.read_text())
     _check_charts(out)
     _check_dashboard_queries(settings, re.search(r"ClickHouse database (\w+)", out)[1])
+
+
+def _check_pipeline_metrics(out: str, *, restarted: bool) -> None:
+    """The workers' and sink's /metrics answered during the run: the intake counted every
+    published message at least once (more when read again after a rebalance; unless a
+    worker was restarted: it counts from zero again), and the sink landed rows."""
+    handled = re.search(r"intake handled: ([\d,]+) \(published: ([\d,]+);", out)
+    assert handled, out
+    intake, published = (int(group.replace(",", "")) for group in handled.groups())
+    assert intake > 0
+    if not restarted:
+        assert intake >= published
+    landed = re.search(r"rows the sink landed: ([\d,]+)", out)
+    assert landed
+    assert int(landed[1].replace(",", "")) > 0
+    assert "did not answer" not in out
 
 
 def _check_dashboard_queries(settings: Settings, database: str) -> None:
