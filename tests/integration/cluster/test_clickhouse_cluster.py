@@ -18,7 +18,7 @@ from clickhouse_driver import Client
 
 from jamsos.stack.clickhouse import ClickHouseServer
 from jamsos.warehouse.client import make_client
-from tests.integration.demo.helpers import demo_argv, failure_report, finish
+from tests.integration.demo.helpers import demo_argv, failure_report, finish, wait_for_landing
 from tests.integration.isolated_stack import isolated_stack, settings_of
 
 CLUSTER = {
@@ -63,24 +63,28 @@ def test_the_demo_lands_in_a_replicated_cluster_through_a_replica_restart(
     err = tmp_path_factory.mktemp("clickhouse-cluster-demo") / "demo.err"
     with err.open("w") as stderr:
         demo = subprocess.Popen(
-            demo_argv(1500, 3, 10, "--seed", "4", "--workers", "1", "--rate", "250"),
+            demo_argv(1500, 3, 10, "--seed", "4", "--workers", "1", "--rate", "100"),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
             env=cluster_env,
         )
-        time.sleep(25)  # migrated on both replicas, publishing, rows landing
+        wait_for_landing(settings, err.read_text)  # rows land; ~30 s of feed still to come
         assert demo.poll() is None, failure_report(err.read_text())
         pid = written.process.pid()
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         time.sleep(10)  # the sink's inserts fail and are retried meanwhile
+        assert demo.poll() is None, failure_report(err.read_text())  # still running
         written.prepare()
         written.process.start(written.argv())
         out = finish(demo, err.read_text, timeout=900)
     assert demo.returncode == 0, failure_report(err.read_text())
     assert "1,500 members, 10 agents" in out
     assert "all equal" in out
+    failed = re.search(r"([\d,]+) failed insert attempts", out)
+    assert failed, out
+    assert int(failed[1].replace(",", "")) > 0, "the sink never met the stopped server"
     database = re.search(r"ClickHouse database (\w+)", out)[1]  # type: ignore[index]
     one = make_client(settings)
     two = make_client(settings.model_copy(update={"clickhouse_port": written.tcp_port + 10}))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from jamsos.stack.kafka import KafkaServer
-from tests.integration.demo.helpers import demo_argv, failure_report, finish
+from tests.integration.demo.helpers import demo_argv, failure_report, finish, wait_for_landing
 from tests.integration.isolated_stack import isolated_stack, settings_of
 
 CLUSTER = {
@@ -47,19 +47,20 @@ def test_the_demo_survives_a_broker_killed_and_restarted(
     err = tmp_path_factory.mktemp("cluster-demo") / "demo.err"
     with err.open("w") as stderr:
         demo = subprocess.Popen(
-            demo_argv(1500, 3, 10, "--seed", "3", "--workers", "1", "--rate", "250"),
+            demo_argv(1500, 3, 10, "--seed", "3", "--workers", "1", "--rate", "100"),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
             env=cluster_env,
         )
-        time.sleep(20)  # the run is set up, publishing and processing
+        wait_for_landing(settings, err.read_text)  # rows land; ~30 s of feed still to come
         assert demo.poll() is None, failure_report(err.read_text())
         pid = broker.process.pid()
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         time.sleep(25)  # partitions led by it move; writes go on with two copies
         assert broker.process.pid() is None
+        assert demo.poll() is None, failure_report(err.read_text())  # still running
         broker.prepare()
         broker.process.start(broker.argv())
         out = finish(demo, err.read_text, timeout=900)

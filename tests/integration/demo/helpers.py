@@ -6,10 +6,15 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from clickhouse_driver.errors import Error as ClickHouseError
+
+from jamsos.settings import Settings
+from jamsos.warehouse.client import make_client
 
 
 def demo_argv(members: int, months: int, agents: int, *flags: str) -> list[str]:
@@ -124,3 +129,25 @@ def render_in_browser(page: Path, screenshot: Path) -> tuple[str, str]:
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert dom.returncode == 0, dom.stderr[-2000:]
     return dom.stdout, shot.stderr + dom.stderr
+
+
+def wait_for_landing(settings: Settings, stderr: Callable[[], str], timeout: float = 300) -> str:
+    """Wait until a running demo's first members are in ClickHouse (the whole pipeline is
+    flowing); returns its database. A test that breaks a server does it then, while the
+    feed is still being published, whatever the machine's speed."""
+    deadline = time.monotonic() + timeout
+    database = None
+    while time.monotonic() < deadline:
+        named = re.search(r"database (jamsos_demo_\w+)", stderr())
+        if named:
+            database = named[1]
+            client = make_client(settings)
+            try:
+                if client.execute(f"SELECT count() FROM {database}.members")[0][0] > 0:
+                    return database
+            except (ClickHouseError, OSError, EOFError):
+                pass  # not migrated yet, or busy
+            finally:
+                client.disconnect()
+        time.sleep(0.5)
+    pytest.fail(f"no member landed within {timeout:.0f}s (database {database})")
