@@ -1,6 +1,8 @@
 """A worker and a sink serve `/metrics`, `/healthz` and `/readyz` while they run; the
 counters match what was published and landed, and a worker's readiness drops while its
-group rebalances."""
+group rebalances. Processing is at least once: a message read again after a rebalance
+(a sink's group settling at start, say) counts again, so the counters are at least the
+published and landed figures, and what the worker says it sent is on the topics."""
 
 from __future__ import annotations
 
@@ -90,14 +92,14 @@ def test_metrics_match_what_was_published_and_readiness_follows_rebalances(
         _wait(sink_done, 180, "the sink counted every message of its topics")
         worker_text = _get(worker_port, "/metrics")[1]
         events = _samples(worker_text, "jamsos_worker_events")
-        assert sum(v for k, v in events.items() if "intake-" in k) == published
+        assert sum(v for k, v in events.items() if "intake-" in k) >= published
         emitted = _samples(worker_text, "jamsos_worker_emitted")
-        assert emitted['{topic="member-status"}'] == topic_size(settings, "member-status") > 0
-        assert emitted['{topic="dead-letters"}'] == topic_size(settings, "dead-letters") > 0
+        assert 0 < emitted['{topic="member-status"}'] <= topic_size(settings, "member-status")
+        assert 0 < emitted['{topic="dead-letters"}'] <= topic_size(settings, "dead-letters")
         assert sum(_samples(worker_text, "jamsos_worker_dead_letters").values()) > 0
         assert _samples(worker_text, "jamsos_worker_business_date_seconds")
         sink_text = _get(sink_port, "/metrics")[1]
-        assert sum(_samples(sink_text, "jamsos_sink_messages").values()) == landed
+        assert sum(_samples(sink_text, "jamsos_sink_messages").values()) >= landed
         rows = _samples(sink_text, "jamsos_sink_rows")
         members = client.execute("SELECT uniqExact(member_id) FROM members")[0][0]
         assert members > 0
