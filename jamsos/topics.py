@@ -53,7 +53,7 @@ the dead-letter topic is created to take a little more than this."""
 
 APP_NAME = "jamsos-worker"
 """The worker app's id (before the prefix): its consumer group and its topics' stem."""
-TABLE_NAMES = ("members", "member-partitions", "agents")
+TABLE_NAMES = ("agents",)
 """The worker's Faust tables; each has a compacted changelog topic (`changelog_topic`)."""
 
 
@@ -68,6 +68,11 @@ MEMBER_INBOX = "worker.member-inbox"
 AGENT_INBOX_TOPIC = "worker.agent-inbox"
 INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
 """The worker's internal topics (names before the prefix)."""
+MEMBER_STATE = "worker.member-state"
+"""The member side's compacted state topic (`streams.member_state`), one partition per
+member-inbox partition."""
+STATE_TOPICS = (*CHANGELOGS, MEMBER_STATE)
+"""The worker's compacted topics: Faust's table changelogs and its own state topic."""
 
 
 def _admin(settings: Settings, service: Service = "admin") -> KafkaAdminClient:

@@ -25,11 +25,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import faust
 
-from jamsos.connect import kafka_options
+from jamsos.connect import aiokafka_options, kafka_options
 from jamsos.contracts.catalog import TOPICS
 from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
@@ -39,13 +39,14 @@ from streams.barrier import TickBarrier
 from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
+from streams.member_state import MemberBatch, MemberStore, StateRecord, restore
 from streams.metrics import WorkerMetrics
 from streams.offsets import OffsetGuard, SkippedOffsetsError, StallWatch
 from streams.origin import Origin
 from streams.quarantine import is_infrastructure, is_registry_outage, quarantined
 from streams.staging import StagedTable, as_current
 from streams.tables import WorkerTables
-from streams.topics import MEMBER_INPUTS, WorkerTopics
+from streams.topics import MEMBER_INPUTS, MEMBER_STATE, WorkerTopics
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -91,15 +92,13 @@ def register_agents(
     tables: WorkerTables,
     serde: AvroSerde,
     metrics: WorkerMetrics,
+    store: MemberStore,
 ) -> None:
-    """Attach the worker's agents to `app`, counting what they do in `metrics`."""
-    member_table = StagedTable(tables.members)
-    state_table = StagedTable(tables.member_partitions)
+    """Attach the worker's agents to `app`, counting what they do in `metrics`; the
+    member side keeps its state in `store` (`streams.member_state`)."""
     agent_table = StagedTable(tables.agents)
     members = MemberProcessor(
         serde,
-        member_table,
-        state_table,
         nik_secret=settings.nik_key(),
         lapse_months=settings.lapse_months,
         max_tick_advance_days=settings.max_tick_advance_days,
@@ -201,7 +200,7 @@ def register_agents(
 
     async def isolated(
         event: faust.EventT,
-        staged: tuple[StagedTable, ...],
+        staged: tuple[StagedTable | MemberBatch, ...],
         handle: Callable[[], list[Emission]],
     ) -> list[Emission]:
         """One message applied on its own: its staged writes are kept only if it succeeds.
@@ -299,33 +298,83 @@ def register_agents(
             await deliveries.confirm()
             yield None
 
+    state_topic = settings.topic(MEMBER_STATE)
+    restored: set[int] = set()
+    """Member partitions whose local state has been brought up to the state topic since
+    they were last assigned here."""
+    restorer: list[Any] = []
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    def forget_restored(sender: Any, revoked: set[faust.types.TP], **_: Any) -> None:
+        """A partition that leaves may come back after another worker wrote its state."""
+        restored.difference_update(tp.partition for tp in revoked if tp.topic == inbox_name)
+
+    inbox_name = topics.member_inbox.get_topic_name()
+
+    async def ready(partitions: set[int]) -> None:
+        """Restore the local state of `partitions` not restored since their assignment."""
+        if not restorer:
+            from aiokafka import AIOKafkaConsumer
+
+            consumer = AIOKafkaConsumer(
+                **aiokafka_options(settings, "worker"),
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                client_id="jamsos-state-restore",
+            )
+            await consumer.start()
+            restorer.append(consumer)
+        for partition in sorted(partitions - restored):
+            started = time.perf_counter()
+            metrics.restoring.add(partition)
+            try:
+                count = await restore(store, restorer[0], state_topic, partition)
+            finally:
+                metrics.restoring.discard(partition)
+            metrics.restored_members.inc(count)
+            if count:
+                log.warning(
+                    "member partition %d: %d members restored from %s in %.1f s",
+                    partition,
+                    count,
+                    state_topic,
+                    time.perf_counter() - started,
+                )
+            restored.add(partition)
+
+    async def send_state(record: StateRecord) -> Any:
+        return await app.producer.send(
+            state_topic, record.key, record.value, record.partition, None, record.headers
+        )
+
     @app.agent(topics.member_inbox, name="members")
     async def member_agent(stream: faust.StreamT) -> AsyncIterator[None]:
+        """One batch of the member inbox, one transaction: outputs acknowledged, then its
+        state (`streams.member_state`), then its offsets."""
         deliveries = Deliveries(app)
         async for events in batches(stream, "members"):
-            first: dict[int, int] = {}
-            for event in dense(events):
-                first.setdefault(event.message.partition, event.message.offset)
-            members.begin_batch(first)
+            await ready({event.message.partition for event in dense(events)})
+            batch = store.begin()
+            members.store = batch
             emissions: list[Emission] = []
             for event in events:
                 message = event.message
-                member_table.partition = state_table.partition = message.partition
-                with as_current(event):
-                    emissions += await isolated(
-                        event,
-                        (member_table, state_table),
-                        partial(
-                            members.handle,
-                            message.partition,
-                            message.offset,
-                            message.value or b"",
-                            Origin.from_headers(message.headers)
-                            or Origin(message.topic, message.partition, message.offset, None),
-                        ),
-                    )
+                emissions += await isolated(
+                    event,
+                    (batch,),
+                    partial(
+                        members.handle,
+                        message.partition,
+                        message.offset,
+                        message.value or b"",
+                        Origin.from_headers(message.headers)
+                        or Origin(message.topic, message.partition, message.offset, None),
+                    ),
+                )
             await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))
-            await settle(deliveries, events, member_table, state_table)
+            await deliveries.confirm()
+            await store.commit(batch, send_state)
             yield None
 
     @app.agent(topics.agent_inbox, name="agent-tallies")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import faust
 from faust.types import AgentT
@@ -15,6 +16,7 @@ from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
 from jamsos.topics import APP_NAME, DEAD_LETTER_MAX_BYTES
 from streams.agents import register_agents
+from streams.member_state import MemberStore
 from streams.metrics import WorkerMetrics
 from streams.tables import define_tables
 from streams.topics import define_topics
@@ -58,12 +60,13 @@ def create_app(
     worker restarted after a crash under the same name gets its partitions back at once,
     instead of after the session timeout of the member that died.
     """
+    data_dir = data_dir or str(settings.state_dir / "worker")
     app = WorkerApp(
         settings.topic(APP_NAME),
         broker=f"kafka://{settings.kafka_bootstrap}",
         broker_credentials=faust_credentials(settings, "worker"),
         store="rocksdb://",
-        datadir=data_dir or str(settings.state_dir / "worker"),
+        datadir=data_dir,
         topic_partitions=settings.kafka_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
         key_serializer="raw",
@@ -98,5 +101,6 @@ def create_app(
         define_tables(app, settings),
         serde,
         app.metrics,
+        MemberStore(Path(data_dir) / "member-state.rocksdb"),
     )
     return app

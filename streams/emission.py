@@ -1,29 +1,16 @@
-"""A message the worker wants published, and the outbox that makes re-publishing safe.
+"""A message the worker wants published, and the merging of share updates per agent.
 
-A batch's table changes and its outputs are separate Kafka messages (changelog and output
-topics). A crash before the producer has delivered all of them can leave the changelog
-holding a change whose outputs never left: the re-delivered event then looks like a
-duplicate and would emit nothing. Every stored member keeps the emissions of its recent
-source offsets (its *outbox*); a re-delivered offset re-publishes exactly those bytes.
-Outputs carry deterministic ids, so a second copy is harmless downstream.
-
-The worker waits for the producer to deliver everything of a batch before acknowledging
-its offsets (`streams.agents`), so only the entries of the batch in flight can ever be
-needed, and `remember` keeps just those.
+Outputs carry deterministic ids, so a second copy (a batch re-run after a crash) is
+harmless downstream; the order that makes re-runs safe is in `streams.member_state`.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
-from typing import Any
 
 MERGED_BYTES = 256 * 1024
 """Largest merged agent-inbox message: well under Kafka's 1 MiB default message size,
 so that a busy agent's updates for one batch never make a message the broker refuses."""
-
-OUTBOX_DEPTH = 4
-"""Source offsets remembered per key when processing outside of batches (tests, tools)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,50 +21,6 @@ class Emission:
     key: bytes | None
     value: bytes
     partition: int | None = None
-
-    def to_list(self) -> list[Any]:
-        key = None if self.key is None else base64.b64encode(self.key).decode()
-        return [self.topic, key, base64.b64encode(self.value).decode(), self.partition]
-
-    @classmethod
-    def from_list(cls, item: list[Any]) -> Emission:
-        topic, key, value, partition = item
-        return cls(
-            topic,
-            None if key is None else base64.b64decode(key),
-            base64.b64decode(value),
-            partition,
-        )
-
-
-def remember(
-    outbox: list[list[Any]],
-    offset: int,
-    emissions: list[Emission],
-    keep_from: int | None = None,
-) -> list[list[Any]]:
-    """The outbox after processing `offset`: its emissions appended, older entries dropped.
-
-    `keep_from` is the first offset of the batch being processed: entries from it on may
-    still have to be re-published, since the batch's outputs are not yet acknowledged.
-    Entries of earlier batches never will (each batch is acknowledged by Kafka before its
-    offsets are), so they are dropped, which keeps stored members small. Without a batch,
-    the last `OUTBOX_DEPTH` entries are kept.
-    """
-    entries = [*outbox, [offset, [emission.to_list() for emission in emissions]]]
-    if keep_from is None:
-        return entries[-OUTBOX_DEPTH:]
-    return [entry for entry in entries if entry[0] >= keep_from]
-
-
-def recall(outbox: list[list[Any]], offset: int) -> list[Emission]:
-    """The emissions remembered for `offset` (none if it is older than the outbox)."""
-    return [
-        Emission.from_list(item)
-        for entry_offset, items in outbox
-        if entry_offset == offset
-        for item in items
-    ]
 
 
 def merge_by_key(emissions: list[Emission], topic: str) -> list[Emission]:

@@ -6,10 +6,12 @@ worker, dicts in unit tests) and returns what to publish. The rules themselves l
 `jamsos.rules` and are shared with `jamsos replay`.
 
 Exactly-once *effect* on top of at-least-once delivery:
-- a message at or below a member's last applied offset is a re-delivery: its remembered
-  emissions are re-published and nothing is applied again (`streams.emission`);
-- a business-day tick remembers which members it touched, for the same reason;
-- every output has a deterministic id, so a second copy changes nothing downstream.
+- a message at or below a member's last applied offset, or a tick at or below the
+  partition's last tick, is a re-delivery and is skipped: state is stored only after the
+  outputs it stands for are acknowledged (`streams.member_state`), so they are out already;
+- a message above it is applied from the stored state; a crash before that state was
+  stored repeats the same outputs from the same state, and every output has a
+  deterministic id, so a second copy changes nothing downstream.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -36,15 +38,14 @@ from jamsos.rules.member import (
     evaluation_date,
 )
 from jamsos.topics import MEMBER_INBOX
-from streams.due_index import DueIndex
-from streams.emission import Emission, recall, remember
+from streams.emission import Emission
+from streams.member_state import MemoryState, PartitionState, member_body, member_value
 from streams.origin import Origin
 from streams.quarantine import dead_letter_emission
 
 log = logging.getLogger(__name__)
 
 AGENT_INBOX = "agent-inbox"
-TICKS_REMEMBERED = 3
 
 
 @dataclass
@@ -58,31 +59,26 @@ class StoredMember:
 
     ledger: MemberLedger
     offset: int = -1
-    outbox: list[list[Any]] = field(default_factory=list)
     due_on: date | None = None
     seq: int = 0
     held: dict[str, list[Any]] = field(default_factory=dict)
 
     def dumps(self) -> bytes:
-        data: dict[str, Any] = {
-            "l": self.ledger.to_dict(),
-            "o": self.offset,
-            "x": self.outbox,
-            "d": None if self.due_on is None else self.due_on.isoformat(),
-            "s": self.seq,
-        }
+        """The stored form: the due date up front (`streams.member_state.member_value`),
+        then the rest as compact JSON."""
+        data: dict[str, Any] = {"l": self.ledger.to_dict(), "o": self.offset, "s": self.seq}
         if self.held:
             data["h"] = self.held
-        return json.dumps(data, separators=(",", ":")).encode()
+        return member_value(self.due_on, json.dumps(data, separators=(",", ":")).encode())
 
     @classmethod
     def loads(cls, data: bytes) -> StoredMember:
-        raw = json.loads(data)
+        raw = json.loads(member_body(data))
+        due = data[1:11]
         return cls(
             MemberLedger.from_dict(raw["l"]),
             raw["o"],
-            raw["x"],
-            None if raw["d"] is None else date.fromisoformat(raw["d"]),
+            None if due[:1] == b"-" else date.fromisoformat(due.decode()),
             raw["s"],
             raw.get("h", {}),
         )
@@ -108,18 +104,19 @@ class StoredMember:
 
 @dataclass
 class PartitionClock:
-    """The business date as one partition has seen it, and its recent ticks."""
+    """The business date as one partition has seen it, and the inbox offset of its last
+    tick (a tick at or below it is a re-delivery)."""
 
     business_date: date | None = None
     earliest_due: date | None = None
-    ticks: list[int] = field(default_factory=list)
+    last_tick: int = -1
 
     def dumps(self) -> bytes:
         return json.dumps(
             {
                 "b": None if self.business_date is None else self.business_date.isoformat(),
                 "e": None if self.earliest_due is None else self.earliest_due.isoformat(),
-                "t": self.ticks,
+                "t": self.last_tick,
             }
         ).encode()
 
@@ -136,49 +133,17 @@ class PartitionClock:
         )
 
 
-class PartitionKeys(MutableMapping[str, bytes]):
-    """One partition's share of the partition-state table: every key gets the partition.
-
-    Every partition has its own clock, ticks and due-date buckets under the same names.
-    Faust's RocksDB store reads and writes a key in the current event's partition, but
-    deletes it in whichever partition last wrote that name; with the partition in the key
-    no two partitions share a name, so every operation lands where it should.
-    """
-
-    def __init__(self, table: MutableMapping[str, bytes], partition: int) -> None:
-        self.table = table
-        self.prefix = f"{partition}/"
-
-    def __getitem__(self, key: str) -> bytes:
-        return self.table[self.prefix + key]
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self.table[self.prefix + key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.table[self.prefix + key]
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and (self.prefix + key) in self.table
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.table.get(self.prefix + key, default)
-
-    def __iter__(self) -> Iterator[str]:
-        raise NotImplementedError("a partition's state is read by key, never scanned")
-
-    def __len__(self) -> int:
-        raise NotImplementedError("a partition's state is read by key, never scanned")
-
-
 class MemberProcessor:
-    """Applies inbox messages of the partitions this worker holds."""
+    """Applies inbox messages of the partitions this worker holds.
+
+    `store` is where it reads and writes each partition's state: the batch in flight in
+    the worker (`streams.member_state.MemberBatch`), memory in tests and tools.
+    """
 
     def __init__(
         self,
         serde: AvroSerde,
-        members: MutableMapping[str, bytes],
-        partition_state: MutableMapping[str, bytes],
+        store: Any = None,
         *,
         nik_secret: bytes,
         lapse_months: int = 3,
@@ -186,24 +151,15 @@ class MemberProcessor:
         hold_days: int = DEFAULT_HOLD_DAYS,
     ) -> None:
         self.serde = serde
-        self.members = members
-        self.partition_state = partition_state
-        self.state = PartitionKeys(partition_state, 0)
-        self.due = DueIndex(self.state)
+        self.store = store if store is not None else MemoryState()
+        self.state: PartitionState = self.store.partition(0)
         self.nik_secret = nik_secret
         self.lapse_months = lapse_months
         self.max_tick_advance_days = max_tick_advance_days
         self.hold_days = hold_days
-        self.batch_starts: dict[int, int] = {}
-        self._keep_from: int | None = None
         self._partition = 0
         self.on_business_date: Callable[[int, date], None] | None = None
         """Told each partition's new business date after a tick (the worker's metrics)."""
-
-    def begin_batch(self, first_offsets: dict[int, int]) -> None:
-        """Note the first offset per partition of the batch about to be handled: the
-        outbox keeps every entry of the batch until its outputs are acknowledged."""
-        self.batch_starts = first_offsets
 
     # -- entry point -----------------------------------------------------------------------
     def handle(
@@ -211,10 +167,8 @@ class MemberProcessor:
     ) -> list[Emission]:
         """Process one inbox message (already validated by the intake) of `partition`;
         `origin` is the input message it copies (default: the inbox message itself)."""
-        self.state = PartitionKeys(self.partition_state, partition)
-        self.due = DueIndex(self.state)
+        self.state = self.store.partition(partition)
         self._partition = partition
-        self._keep_from = self.batch_starts.get(partition)
         decoded = self.serde.decode(value)
         event = event_from_record(decoded.record_name, decoded.record)
         if isinstance(event, BusinessDayClosed):
@@ -228,14 +182,7 @@ class MemberProcessor:
     ) -> list[Emission]:
         stored = self._load(event.member_id)
         if offset <= stored.offset:
-            # Written again: after a kill -9 the local store can hold this member's state
-            # while its changelog write never reached Kafka; a worker that takes the
-            # partition over restores from the changelog and must find it there too. The
-            # same goes for its entry in the due index and the partition's clock.
-            self.members[event.member_id] = stored.dumps()
-            self.due.refile(event.member_id, stored.due_on)
-            self._save_clock(self._clock())
-            return recall(stored.outbox, offset)
+            return []  # a re-delivery: applied, and its outputs acknowledged, before
         clock = self._clock()
         before = self._shares(stored.ledger, clock.business_date)
         outcome = apply_event(
@@ -254,19 +201,15 @@ class MemberProcessor:
         status, with its alerts, as a daily tick would have shown it.
         """
         clock = self._clock()
-        if offset in clock.ticks or (clock.ticks and offset < clock.ticks[-1]):
-            return self._recall_tick(offset)
+        if offset <= clock.last_tick:
+            return []  # a re-delivery (see `member_event`)
         refused = tick_advance_refused(
             clock.business_date, business_date, self.max_tick_advance_days
         )
         if refused is not None:
             raise ContractError(ErrorType.VALIDATION_ERROR, refused, field="business_date")
         first_day = first_day_to_close(clock.business_date, clock.earliest_due, business_date)
-        previous = clock.ticks
-        clock.ticks = _ticks_to_remember(previous, offset, self._keep_from)
-        for forgotten in set(previous) - set(clock.ticks):
-            if f"tick:{forgotten}" in self.state:
-                del self.state[f"tick:{forgotten}"]
+        clock.last_tick = offset
         if first_day is None:
             self._save_clock(clock)
             return []
@@ -274,7 +217,7 @@ class MemberProcessor:
         emissions: list[Emission] = []
         day = first_day
         while day <= business_date:
-            for member_id in self.due.take(day):
+            for member_id in self.state.due_take(day):
                 stored = self._load(member_id)
                 before = self._shares(
                     stored.ledger, last_closed.get(member_id, clock.business_date)
@@ -286,29 +229,12 @@ class MemberProcessor:
                 last_closed[member_id] = day
             day += timedelta(days=1)
         clock.business_date = business_date
-        self.state[f"tick:{offset}"] = json.dumps(list(last_closed)).encode()
         self._save_clock(clock)
         log.info(
             "tick %s: %d members due, %d messages", business_date, len(last_closed), len(emissions)
         )
         if self.on_business_date is not None:
             self.on_business_date(self._partition, business_date)
-        return emissions
-
-    def _recall_tick(self, offset: int) -> list[Emission]:
-        """A re-delivered tick: re-publish what it published, and write the clock and the
-        members it touched again (see `member_event` on why)."""
-        record = self.state.get(f"tick:{offset}")
-        touched = json.loads(record or b"[]")
-        if record is not None:
-            self.state[f"tick:{offset}"] = record
-        self._save_clock(self._clock())
-        emissions: list[Emission] = []
-        for member_id in touched:
-            stored = self._load(member_id)
-            self.members[member_id] = stored.dumps()
-            self.due.refile(member_id, stored.due_on)
-            emissions.extend(recall(stored.outbox, offset))
         return emissions
 
     # -- shared steps ------------------------------------------------------------------------
@@ -320,7 +246,7 @@ class MemberProcessor:
         business_date: date | None,
         offset: int,
     ) -> list[Emission]:
-        """Outputs of an outcome, re-filing in the due index, outbox, save."""
+        """Outputs of an outcome, re-filing in the due index, save."""
         ledger = stored.ledger
         emissions = self._outputs(outcome)
         if ledger.enrolled:
@@ -330,13 +256,12 @@ class MemberProcessor:
             emissions.extend(self._share_emissions(ledger.member_id, before, after, on, stored.seq))
         stored.release()
         new_due = next_due(ledger, business_date, self.lapse_months, self.hold_days)
-        self.due.move(ledger.member_id, stored.due_on, new_due)
+        self.state.due_move(ledger.member_id, stored.due_on, new_due)
         if new_due is not None and business_date is None:
             self._note_due_before_first_tick(new_due)
         stored.due_on = new_due
         stored.offset = offset
-        stored.outbox = remember(stored.outbox, offset, emissions, self._keep_from)
-        self.members[ledger.member_id] = stored.dumps()
+        self.state.put_member(ledger.member_id, stored.dumps())
         return emissions
 
     def _dead_letters(self, stored: StoredMember, expired: list[HeldEvent]) -> list[Emission]:
@@ -417,7 +342,7 @@ class MemberProcessor:
         ]
 
     def _load(self, member_id: str) -> StoredMember:
-        data = self.members.get(member_id)
+        data = self.state.member(member_id)
         return StoredMember.loads(data) if data else StoredMember(MemberLedger(member_id))
 
     def _note_due_before_first_tick(self, due_on: date) -> None:
@@ -428,16 +353,7 @@ class MemberProcessor:
             self._save_clock(clock)
 
     def _clock(self) -> PartitionClock:
-        return PartitionClock.loads(self.state.get("clock"))
+        return PartitionClock.loads(self.state.clock())
 
     def _save_clock(self, clock: PartitionClock) -> None:
-        self.state["clock"] = clock.dumps()
-
-
-def _ticks_to_remember(ticks: list[int], offset: int, batch_start: int | None) -> list[int]:
-    """The ticks whose touched members stay on record: the last `TICKS_REMEMBERED`, and
-    every tick of the batch in flight, however many it holds, because a crash before the
-    batch is acknowledged re-delivers all of them and each must re-publish its outputs."""
-    ticks = [*ticks, offset]
-    in_flight = [t for t in ticks if batch_start is not None and t >= batch_start]
-    return sorted(set(ticks[-TICKS_REMEMBERED:]) | set(in_flight))
+        self.state.put_clock(clock.dumps())

@@ -5,7 +5,8 @@ and batch time per agent, messages emitted per output topic (member status chang
 alerts, agent tallies, dead letters), dead letters by error type, and the business date of
 each member partition. `/healthz` is alive while the stall watch's timer keeps running on
 the event loop (a loop that hangs stops it); `/readyz` is ready while the worker holds
-partitions and is neither rebalancing nor restoring tables.
+partitions and is neither rebalancing nor restoring state (Faust's agent table, or the
+member state `streams.member_state` reads from its state topic).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ class WorkerMetrics:
             ["partition"],
             registry=self.registry,
         )
+        self.restored_members = Counter(
+            "jamsos_worker_restored_members",
+            "Members read back from the member state topic",
+            registry=self.registry,
+        )
+        self.restoring: set[int] = set()
+        """Member partitions whose state is being read back right now."""
         self.last_turn = time.monotonic()
 
     def beat(self) -> None:
@@ -68,6 +76,8 @@ class WorkerMetrics:
                 return False, "rebalancing"
             if app.in_recovery:
                 return False, "restoring tables from their changelogs"
+            if self.restoring:
+                return False, f"restoring member partitions {sorted(self.restoring)}"
             assigned = len(app.consumer.assignment())
             if not assigned:
                 return False, "no partitions assigned"

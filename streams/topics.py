@@ -16,9 +16,16 @@ from dataclasses import dataclass
 import faust
 
 from jamsos.settings import Settings
-from jamsos.topics import AGENT_INBOX_TOPIC, INBOXES, MEMBER_INBOX, partition_count
+from jamsos.topics import AGENT_INBOX_TOPIC, INBOXES, MEMBER_INBOX, MEMBER_STATE, partition_count
 
-__all__ = ["AGENT_INBOX_TOPIC", "INBOXES", "MEMBER_INBOX", "WorkerTopics", "define_topics"]
+__all__ = [
+    "AGENT_INBOX_TOPIC",
+    "INBOXES",
+    "MEMBER_INBOX",
+    "MEMBER_STATE",
+    "WorkerTopics",
+    "define_topics",
+]
 
 MEMBER_INPUTS = ("enrolments", "contributions")
 OUTPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")

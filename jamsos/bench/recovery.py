@@ -1,15 +1,14 @@
 """`kill -9` of a worker holding N members: time until it processes again, disk, memory.
 
-A worker's state is its tables' changelog topics; RocksDB is a local copy rebuilt from them.
-Filling a million members through the pipeline would take the worker well over an hour
-(about a thousand events a second, five or six events per member and year), so the members
-table's changelog is written directly instead, with what the worker itself would have
-stored: a simulated year of members is run through the real `MemberProcessor` (on dict
-tables), and those stored members are repeated under new member ids, each encoded with
-`StoredMember.dumps()` and sent to the changelog partition the worker would use (the member
-inbox partition: murmur2 of the member id). Only the members table is seeded, by far the
-largest: the due-date index (a few bytes per member) and the agents' per-member share
-records are not, so the state sizes leave those out.
+A worker's member state is its state topic (`streams.member_state`); RocksDB is a local
+copy rebuilt from it. Filling a million members through the pipeline would take the worker
+well over an hour, so the state topic is written directly instead, with what the worker
+itself would have stored: a simulated year of members is run through the real
+`MemberProcessor` (in memory), and those stored members are repeated under new member ids,
+each encoded with `StoredMember.dumps()` and sent to the state partition the worker would
+use (the member inbox partition: murmur2 of the member id), in committed batches of
+`SEED_BATCH` members as the worker writes them. The agents' per-member share records are
+not seeded, so the state sizes leave those out.
 
 Then, in a private run (`bench_run`):
 
@@ -35,17 +34,16 @@ import logging
 import os
 import statistics
 import subprocess
-import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from faust.tables.base import Collection
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -60,6 +58,7 @@ from jamsos.demo.processes import stop
 from jamsos.settings import Settings
 from jamsos.simulation import SimulatedEvent, Simulation, SimulationConfig
 from streams.member_processor import MemberProcessor, StoredMember
+from streams.member_state import MemoryState
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,8 @@ TEMPLATE_BASE_OFFSET = 1_000_000
 partition that has taken about a million messages."""
 WORKER_NAME = "rec"
 PROBE_SOURCE = "recovery-probe"
-MEMBERS_TABLE = "members"
+SEED_BATCH = 1_000
+"""Members per committed batch of the seeded state topic (a restore holds one batch)."""
 _PARTITIONER = DefaultPartitioner()
 
 
@@ -204,35 +204,16 @@ class Changelog:
 
 
 def members_changelog(settings: Settings) -> Changelog:
-    """The members table's changelog as the worker's own Faust app defines it.
-
-    Read from the app rather than restated, so a renamed table, a different partition count
-    or another key serializer cannot make the bench seed a topic the worker never reads.
-    Building the app opens nothing: no connection, no state folder.
-    """
-    from streams.app import create_app
-
-    with tempfile.TemporaryDirectory() as unused:
-        app = create_app(settings, data_dir=unused)
-    table = cast(Collection, app.tables[MEMBERS_TABLE])
-    serializers = app.serializers
-
-    def encode_key(member_id: str) -> bytes:
-        key = serializers.dumps_key(table.key_type, member_id, serializer=table.key_serializer)
-        assert key is not None
-        return key
-
-    def encode_value(value: bytes) -> bytes:
-        data = serializers.dumps_value(table.value_type, value, serializer=table.value_serializer)
-        assert data is not None
-        return data
+    """The worker's member state topic, keyed and framed as `streams.member_state` writes it."""
+    from jamsos.topics import MEMBER_STATE
+    from streams.member_state import MEMBER_PREFIX
 
     return Changelog(
-        table.changelog_topic.get_topic_name(),
-        table.partitions or settings.kafka_partitions,
-        encode_key,
-        encode_value,
-        float(app.conf.broker_session_timeout),
+        settings.topic(MEMBER_STATE),
+        settings.kafka_partitions,
+        lambda member_id: MEMBER_PREFIX + member_id.encode(),
+        lambda value: value,
+        float(settings.worker_session_timeout),
     )
 
 
@@ -259,10 +240,11 @@ def member_templates(serde: AvroSerde, count: int, nik_secret: bytes) -> list[St
     """Members as the worker stores them after a simulated year of their events.
 
     The simulator's feed (member events and business-day closes; agent events do not touch
-    members) goes through the worker's own `MemberProcessor`, so ledgers, outboxes, due
+    members) goes through the worker's own `MemberProcessor`, so ledgers, due
     dates and sequence numbers are what the worker would have written.
     """
-    processor = MemberProcessor(serde, {}, {}, nik_secret=nik_secret)
+    state = MemoryState()
+    processor = MemberProcessor(serde, state, nik_secret=nik_secret)
     simulation = Simulation(SimulationConfig(members=count, agents=max(3, count // 300), seed=7))
     offset = TEMPLATE_BASE_OFFSET
     for item in simulation.events():
@@ -273,7 +255,7 @@ def member_templates(serde: AvroSerde, count: int, nik_secret: bytes) -> list[St
             continue
         offset += 1
         processor.handle(0, offset, serde.encode(topic, item.record_name, item.record))
-    return [StoredMember.loads(value) for value in processor.members.values()]
+    return [StoredMember.loads(value) for value in state.partition(0).members.values()]
 
 
 def seed_members(
@@ -284,8 +266,7 @@ def seed_members(
     Each member takes the stored form of template ``i % len(templates)`` under its own id.
     A stored member remembers the last inbox offset applied to it, and the worker takes any
     message at or below it for a re-delivery; this run's inbox starts at offset 0, so the
-    seeded members are stored as never having had a message from it (offset -1). Their
-    outboxes keep the simulation's offsets, which cost the same bytes as real ones. The
+    seeded members are stored as never having had a message from it (offset -1). The
     templates are changed on the way.
     """
     for stored in templates:
@@ -313,7 +294,20 @@ async def _send_members(
         if not delivery.cancelled() and (error := delivery.exception()) is not None:
             failures.append(error)
 
+    from streams.member_state import BATCH_HEADER, COMMIT_KEY
+
     written = 0
+    batch_ids = {p: uuid.uuid4().bytes for p in range(changelog.partitions)}
+    in_batch = dict.fromkeys(batch_ids, 0)
+
+    async def commit(partition: int) -> None:
+        headers = [(BATCH_HEADER, batch_ids[partition])]
+        delivery = await producer.send(
+            changelog.topic, key=COMMIT_KEY, value=b"", partition=partition, headers=headers
+        )
+        delivery.add_done_callback(check)
+        batch_ids[partition], in_batch[partition] = uuid.uuid4().bytes, 0
+
     try:
         for i in range(members):
             member_id = member_id_of(i)
@@ -321,15 +315,23 @@ async def _send_members(
             stored.ledger.member_id = member_id
             value = changelog.encode_value(stored.dumps())
             written += len(value)
+            partition = member_partition(member_id, changelog.partitions)
             delivery = await producer.send(
                 changelog.topic,
                 key=changelog.encode_key(member_id),
                 value=value,
-                partition=member_partition(member_id, changelog.partitions),
+                partition=partition,
+                headers=[(BATCH_HEADER, batch_ids[partition])],
             )
             delivery.add_done_callback(check)
+            in_batch[partition] += 1
+            if in_batch[partition] == SEED_BATCH:
+                await commit(partition)
             if i and i % 100_000 == 0:
                 log.info("seeded %d of %d members", i, members)
+        for partition, count in in_batch.items():
+            if count:
+                await commit(partition)
         await producer.flush()
     finally:
         await producer.stop()

@@ -1,20 +1,23 @@
 """Cost of a business-day tick: N members, of whom a given share change on the day.
 
-Members are filed into the member processor's own state (dict tables, as in one worker
-partition) through the ordinary event path; then one `BusinessDayClosed` is timed, and the
-members it touched are counted from the tick's own record.
+Members are filed into the worker's own member store (RocksDB, as in one worker
+partition), as the event path would leave them; then one `BusinessDayClosed` is timed, and
+the members it touched are counted from the batch it staged.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from jamsos.contracts.serde import AvroSerde
-from streams.member_processor import MemberProcessor
+from streams.member_processor import MemberProcessor, StoredMember
+from streams.member_state import MemberStore, MemoryState, member_value
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,12 @@ def measure_tick(serde: AvroSerde, members: int, changing_share: float = 0.01) -
     copies of them under their own ids and filed in the due index, which is what the event
     path would have left behind, in a fraction of the time.
     """
-    processor = MemberProcessor(serde, {}, {}, nik_secret=b"bench")
+    with tempfile.TemporaryDirectory(prefix="jamsos-tick-") as folder:
+        return _measure(serde, members, changing_share, Path(folder) / "state")
+
+
+def _measure(serde: AvroSerde, members: int, changing_share: float, path: Path) -> TickFigures:
+    processor = MemberProcessor(serde, MemoryState(), nik_secret=b"bench")
     every = max(1, round(1 / changing_share)) if changing_share > 0 else members + 1
     began = time.perf_counter()
     templates = {
@@ -64,27 +72,41 @@ def measure_tick(serde: AvroSerde, members: int, changing_share: float = 0.01) -
         "business_date": date(2019, 2, 15),
     }
     processor.handle(0, 10, serde.encode("clock", "BusinessDayClosed", close))
-    for i in range(members):
-        member = f"M{i:09d}"
-        stored = dict(templates[1 if i % every == 0 else 12])
-        stored["l"] = {**stored["l"], "m": member}
-        processor.members[member] = json.dumps(stored, separators=(",", ":")).encode()
-        due = date.fromisoformat(stored["d"])
-        processor.due.move(member, None, due)
-    fill = time.perf_counter() - began
-    tick = {**close, "event_id": "t-0216", "business_date": date(2019, 2, 16)}
-    value = serde.encode("clock", "BusinessDayClosed", tick)
-    began = time.perf_counter()
-    emitted = processor.handle(0, 11, value)
-    seconds = time.perf_counter() - began
-    touched = len(json.loads(processor.state["tick:11"]))
+    store = MemberStore(path)
+    try:
+        store.seed(
+            0,
+            (
+                (f"M{i:09d}", _copy(templates[1 if i % every == 0 else 12], f"M{i:09d}"))
+                for i in range(members)
+            ),
+            clock=processor.state.clock() or b"",
+        )
+        fill = time.perf_counter() - began
+        tick = {**close, "event_id": "t-0216", "business_date": date(2019, 2, 16)}
+        value = serde.encode("clock", "BusinessDayClosed", tick)
+        batch = store.begin()
+        processor.store = batch
+        began = time.perf_counter()
+        emitted = processor.handle(0, 11, value)
+        seconds = time.perf_counter() - began
+        touched = len(batch.partition(0).members)
+    finally:
+        store.close()
     changing = len(range(0, members, every))
     return TickFigures(members, changing, touched, seconds, len(emitted), fill)
 
 
+def _copy(template: StoredMember, member_id: str) -> bytes:
+    """`template`'s stored form under `member_id`."""
+    body = json.loads(template.dumps()[11:])
+    body["l"] = {**body["l"], "m": member_id}
+    return member_value(template.due_on, json.dumps(body, separators=(",", ":")).encode())
+
+
 def _template(
     processor: MemberProcessor, serde: AvroSerde, months: int, offset: int
-) -> dict[str, Any]:
+) -> StoredMember:
     """A member enrolled on 5 January and paid `months` months on the 6th, as stored."""
     member = f"T-{months}"
     enrolment = {
@@ -117,7 +139,7 @@ def _template(
     }
     processor.handle(0, offset, serde.encode("enrolments", "MemberEnrolled", enrolment))
     processor.handle(0, offset + 1, serde.encode("contributions", "ContributionPaid", payment))
-    stored = json.loads(processor.members.pop(member))
-    processor.due.move(member, date.fromisoformat(stored["d"]), None)
-    stored["x"] = []
-    return dict(stored)
+    state = processor.store.partition(0)
+    stored = StoredMember.loads(state.members.pop(member))
+    state.due_move(member, stored.due_on, None)
+    return stored

@@ -9,7 +9,7 @@ from jamsos.access import check_kafka, check_registry
 from jamsos.cli.common import load_settings, one_line_errors
 from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import TOPICS
-from jamsos.topics import CHANGELOGS, ensure_topics, wait_for_partitions
+from jamsos.topics import STATE_TOPICS, ensure_topics, wait_for_partitions
 
 
 @click.command()
@@ -37,11 +37,11 @@ def worker(name: str, loglevel: str, **flags: str | None) -> None:
     # missing from its first assignment ("Ignoring missing topic") and stay unread; a
     # changelog another worker was still creating is seen with 0 partitions, and every
     # table write fails (PartitionsMismatch) until the next metadata refresh, minutes on.
-    names = [*TOPICS, *INBOXES, *CHANGELOGS]
+    names = [*TOPICS, *INBOXES, *STATE_TOPICS]
     check_kafka(settings, "worker")
     check_registry(settings)
     ensure_topics(settings, [*TOPICS, *INBOXES], service="worker")
-    ensure_topics(settings, CHANGELOGS, compacted=True, service="worker")
+    ensure_topics(settings, STATE_TOPICS, compacted=True, service="worker")
     check_kafka(settings, "worker", names)
     probe = KafkaConsumer(**kafka_options(settings, "worker"))
     try:

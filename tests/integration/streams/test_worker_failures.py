@@ -12,7 +12,7 @@ from jamsos.contracts.publisher import EventPublisher
 from jamsos.contracts.serde import AvroSerde
 from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
-from jamsos.topics import APP_NAME, CHANGELOGS, ensure_topics
+from jamsos.topics import APP_NAME, STATE_TOPICS, ensure_topics
 from streams.topics import INBOXES, MEMBER_INBOX
 from tests.integration.kafka_helpers import read_topic, topic_size
 from tests.integration.processes import running, start, stop
@@ -63,13 +63,14 @@ def _route(record_name: str) -> tuple[str, str]:
     return topic, record_name
 
 
-def test_the_worker_creates_its_changelogs_compacted_before_faust_starts(
+def test_the_worker_creates_its_state_topics_compacted_before_faust_starts(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
-    """Two workers starting together on a fresh prefix: the changelogs exist, compacted,
-    with the inputs' partition count, and neither worker logs a table failure (a changelog
-    seen half-created made every table write fail for minutes: PartitionsMismatch). The
-    clock has one partition, so its unkeyed ticks keep their order."""
+    """Two workers starting together on a fresh prefix: the state topics (its own and the
+    agent table's changelog) exist, compacted, with the inputs' partition count, and
+    neither worker logs a table failure (a changelog seen half-created made every table
+    write fail for minutes: PartitionsMismatch). The clock has one partition, so its
+    unkeyed ticks keep their order."""
     settings = own_settings(settings)
     events = [enrolled(f"N{i}", "2019-01-05", agent=f"AG-{i % 3}") for i in range(40)]
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -86,7 +87,7 @@ def test_the_worker_creates_its_changelogs_compacted_before_faust_starts(
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        names = [settings.topic(name) for name in CHANGELOGS]
+        names = [settings.topic(name) for name in STATE_TOPICS]
         described = {t["name"]: t for t in admin.describe_topics(names)}
         assert {name: len(described[name]["partitions"]) for name in names} == dict.fromkeys(
             names, settings.kafka_partitions

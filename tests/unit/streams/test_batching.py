@@ -1,19 +1,10 @@
-"""Batch handling in the worker: staged table writes, the outbox across a batch, and
-share updates merged per agent."""
+"""Batch handling in the worker: staged table writes and share updates merged per agent."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from streams.emission import (
-    MERGED_BYTES,
-    OUTBOX_DEPTH,
-    Emission,
-    merge_by_key,
-    recall,
-    remember,
-)
+from streams.emission import MERGED_BYTES, Emission, merge_by_key
 from streams.staging import StagedTable
 
 
@@ -63,24 +54,6 @@ def test_deleting_a_key_the_table_never_had_is_harmless() -> None:
 
 def _emission(n: int) -> Emission:
     return Emission("member-status", b"M1", bytes([n]))
-
-
-def test_outbox_keeps_its_depth_outside_a_batch() -> None:
-    outbox: list[list[Any]] = []
-    for offset in range(10):
-        outbox = remember(outbox, offset, [_emission(offset)])
-    assert [entry[0] for entry in outbox] == list(range(10 - OUTBOX_DEPTH, 10))
-
-
-def test_outbox_keeps_every_entry_of_the_current_batch_and_none_before() -> None:
-    outbox: list[list[Any]] = []
-    for offset in range(10):
-        outbox = remember(outbox, offset, [_emission(offset)], keep_from=2)
-    assert [entry[0] for entry in outbox] == list(range(2, 10))
-    assert recall(outbox, 2) == [_emission(2)]
-
-    outbox = remember(outbox, 20, [_emission(20)], keep_from=20)
-    assert [entry[0] for entry in outbox] == [20]
 
 
 def test_share_updates_for_one_agent_travel_as_one_list_in_order() -> None:
