@@ -354,7 +354,10 @@ def register_agents(
         state (`streams.member_state`), then its offsets."""
         deliveries = Deliveries(app)
         async for events in batches(stream, "members"):
-            await ready({event.message.partition for event in dense(events)})
+            # Every member partition assigned here is restored before the first batch of
+            # any: a partition that has no message yet is still ready when one comes.
+            assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == inbox_name}
+            await ready(assigned | {event.message.partition for event in dense(events)})
             batch = store.begin()
             members.store = batch
             emissions: list[Emission] = []
