@@ -116,7 +116,7 @@ def register_agents(
         offsets,
         highwater=lambda tp: app.consumer.highwater(tp),  # asked for assigned ones only
         assigned=lambda: set(app.consumer.assignment()),
-        settling=lambda: bool(app.rebalancing or app.in_recovery),
+        settling=lambda: bool(app.rebalancing or app.in_recovery or metrics.restoring),
         readers=topics.readers(),
     )
 
