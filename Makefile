@@ -14,9 +14,9 @@ demo: bootstrap
 ## Every test, against the real local stack (started if not running).
 test: bootstrap
 	bash deploy/local/install-system-packages.sh --browser
-	$(BIN)/pytest tests --ignore=tests/integration/faults
+	$(BIN)/pytest tests
 
-## Fault runs (several kill -9s with partition moves): open findings, not yet always green.
+## Fault runs alone (several kill -9s with partition moves; also part of `test`).
 faults: bootstrap
 	$(BIN)/pytest tests/integration/faults
 

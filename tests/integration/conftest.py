@@ -17,7 +17,9 @@ from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from jamsos.stack.local import LocalStack
-from jamsos.topics import delete_topics_with_prefix
+from jamsos.topics import SINK_TOPICS, delete_topics_with_prefix, ensure_topics
+from jamsos.warehouse.client import make_client
+from jamsos.warehouse.migrations import migrate
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +69,25 @@ def registry(settings: Settings) -> Iterator[SchemaRegistry]:
 @pytest.fixture(scope="session")
 def serde(registry: SchemaRegistry) -> AvroSerde:
     return AvroSerde(registry)
+
+
+@pytest.fixture
+def warehouse(settings: Settings) -> Iterator[tuple[Settings, Client]]:
+    """Settings with a fresh prefix, group and database (migrated), and a client on it."""
+    run = uuid.uuid4().hex[:6]
+    own = settings.model_copy(
+        update={
+            "topic_prefix": f"{settings.topic_prefix}{run}.",
+            "clickhouse_database": f"{settings.clickhouse_database}_{run}",
+            "sink_group": f"test-sink-{run}",
+            "nik_secret": None,
+        }
+    )
+    admin = make_client(own)
+    migrate(admin, own.clickhouse_database)
+    ensure_topics(own, SINK_TOPICS)
+    client = make_client(own, database=own.clickhouse_database)
+    yield own, client
+    client.disconnect()
+    admin.execute(f"DROP DATABASE IF EXISTS {own.clickhouse_database}")
+    admin.disconnect()
