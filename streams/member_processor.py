@@ -1,8 +1,9 @@
 """Per-member processing of one partition of the member inbox, without Faust.
 
 The Faust agent hands every inbox message here with its partition and offset; this class
-reads and writes the partition's state through plain mappings (Faust tables in the
-worker, dicts in unit tests) and returns what to publish. The rules themselves live in
+reads and writes the partition's state through a `streams.member_state.PartitionState`
+(the batch in flight in the worker, memory in tests and tools) and returns what to
+publish. The rules themselves live in
 `jamsos.rules` and are shared with `jamsos replay`.
 
 Exactly-once *effect* on top of at-least-once delivery:

@@ -1,11 +1,12 @@
-"""Batches of inbox events: table writes staged per batch, the right partition per write.
+"""Batches of agent-inbox events: table writes staged per batch, the right partition per write.
 
-The worker takes its inboxes in batches (`Stream.take_events`). Within a batch, a member,
-a due-date bucket or an agent is often written many times; every write to a Faust table is
-a RocksDB put *and* a changelog message. `StagedTable` keeps a batch's writes in memory
+The worker takes its inboxes in batches (`Stream.take_events`). Within a batch an agent,
+or one of its members' shares, is often written many times; every write to a Faust table
+is a RocksDB put *and* a changelog message. `StagedTable` keeps a batch's writes in memory
 and hands each key's last value to the table once, when the batch is done. Offsets are
-acknowledged only after that, so a crash mid-batch re-delivers the whole batch, and the
-outbox (`streams.emission`) makes the re-delivery safe.
+acknowledged only after that, so a crash mid-batch re-delivers the whole batch; shares
+carry sequence numbers and tallies versions (`streams.agent_processor`), so the
+re-delivery is safe. (The member side keeps its own state: `streams.member_state`.)
 
 Faust's RocksDB store picks the partition of a read or write from the *current event*
 (a context variable the stream sets per message). In a batch that is no longer the

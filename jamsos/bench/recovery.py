@@ -189,12 +189,12 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-# -- the members changelog ----------------------------------------------------------------------
+# -- the member state topic -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Changelog:
-    """Where and how the worker's members table keeps its changelog."""
+    """Where and how the worker keeps its member state in Kafka (its state topic)."""
 
     topic: str
     partitions: int
