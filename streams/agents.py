@@ -122,16 +122,27 @@ def register_agents(
 
     @app.timer(interval=STALL_CHECK_SECONDS)
     async def watch_for_stalls() -> None:
-        """Fail-stop on a partition whose fetched messages Faust never hands over
-        (`streams.offsets.StallWatch`), as an agent failure does. Its turns are also the
+        """Read a partition whose fetched messages Faust never handed over
+        (`streams.offsets.StallWatch`) again from its committed offset, as a restart would:
+        nothing of it is in flight. If that fails, fail-stop. Its turns are also the
         worker's liveness (`streams.metrics`)."""
         metrics.beat()
-        try:
-            stalls.check(asyncio.get_running_loop().time())
-        except SkippedOffsetsError as error:
-            app.fail_stop("the stall watch", error)  # type: ignore[attr-defined]
-        except Exception:  # a safety net that fails must not stop the worker itself
-            log.exception("the stall watch could not check the partitions this time")
+        for _ in range(len(app.consumer.assignment()) + 1):  # every stalled partition
+            try:
+                stalls.check(asyncio.get_running_loop().time())
+                return
+            except SkippedOffsetsError as error:
+                if error.partition is None:
+                    app.fail_stop("the stall watch", error)  # type: ignore[attr-defined]
+                    return
+                log.warning("%s; reading it again from offset %d", error, error.offset)
+                try:
+                    await app.consumer.seek(error.partition, error.offset)
+                except Exception as failed:
+                    app.fail_stop("the stall watch's seek", failed)  # type: ignore[attr-defined]
+            except Exception:  # a safety net that fails must not stop the worker itself
+                log.exception("the stall watch could not check the partitions this time")
+                return
 
     barrier = TickBarrier(
         kafka_options(settings, "worker"),
@@ -299,17 +310,45 @@ def register_agents(
             yield None
 
     state_topic = settings.topic(MEMBER_STATE)
+    inbox_name = topics.member_inbox.get_topic_name()
     restored: set[int] = set()
     """Member partitions whose local state has been brought up to the state topic since
     they were last assigned here."""
     restorer: list[Any] = []
+    in_flight = asyncio.Lock()
+    """Held by the member agent from a batch's first event to its stored state."""
+    revoke_wait = settings.worker_session_timeout * 0.8
+
+    def member_partitions() -> set[int]:
+        return {tp.partition for tp in app.consumer.assignment() if tp.topic == inbox_name}
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    def forget_restored(sender: Any, revoked: set[faust.types.TP], **_: Any) -> None:
-        """A partition that leaves may come back after another worker wrote its state."""
-        restored.difference_update(tp.partition for tp in revoked if tp.topic == inbox_name)
+    async def finish_in_flight(sender: Any, revoked: set[faust.types.TP], **_: Any) -> None:
+        """Let the member batch in flight store its state before the partitions go.
 
-    inbox_name = topics.member_inbox.get_topic_name()
+        Partitions are handed out again only once every member of the group has revoked
+        (Kafka's eager rebalance), so no other worker can restore a partition while this
+        one still writes its state, which would then be missing there (and here, once it
+        came back: this store's checkpoint would already be past the other's records). A
+        batch that cannot finish in time stops the worker, which stores nothing more.
+        """
+        restored.difference_update(tp.partition for tp in revoked if tp.topic == inbox_name)
+        try:
+            await asyncio.wait_for(in_flight.acquire(), revoke_wait)
+        except TimeoutError as error:
+            app.fail_stop("a member batch outlasting the rebalance", error)  # type: ignore[attr-defined]
+        in_flight.release()
+
+    async def settled() -> None:
+        """Take `in_flight` at a moment no rebalance is under way, so the assignment read
+        under it is the one the batch will be stored under."""
+        while True:
+            while app.rebalancing:
+                await asyncio.sleep(0.05)
+            await in_flight.acquire()
+            if not app.rebalancing:
+                return
+            in_flight.release()
 
     async def ready(partitions: set[int]) -> None:
         """Restore the local state of `partitions` not restored since their assignment."""
@@ -325,6 +364,7 @@ def register_agents(
             )
             await consumer.start()
             restorer.append(consumer)
+        restored.intersection_update(partitions)
         for partition in sorted(partitions - restored):
             started = time.perf_counter()
             metrics.restoring.add(partition)
@@ -351,33 +391,49 @@ def register_agents(
     @app.agent(topics.member_inbox, name="members")
     async def member_agent(stream: faust.StreamT) -> AsyncIterator[None]:
         """One batch of the member inbox, one transaction: outputs acknowledged, then its
-        state (`streams.member_state`), then its offsets."""
+        state (`streams.member_state`), then its offsets.
+
+        Every member partition assigned here is restored before the first batch of any (a
+        partition without a message yet is ready when one comes). A batch may still hold
+        messages of a partition taken away by a rebalance since they were fetched: they
+        are handled as any other (their outputs are the ones the new owner makes from the
+        same state, with the same ids), but their state is not stored here; the new owner
+        stores it."""
         deliveries = Deliveries(app)
         async for events in batches(stream, "members"):
-            # Every member partition assigned here is restored before the first batch of
-            # any: a partition that has no message yet is still ready when one comes.
-            assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == inbox_name}
-            await ready(assigned | {event.message.partition for event in dense(events)})
-            batch = store.begin()
-            members.store = batch
-            emissions: list[Emission] = []
-            for event in events:
-                message = event.message
-                emissions += await isolated(
-                    event,
-                    (batch,),
-                    partial(
-                        members.handle,
-                        message.partition,
-                        message.offset,
-                        message.value or b"",
-                        Origin.from_headers(message.headers)
-                        or Origin(message.topic, message.partition, message.offset, None),
-                    ),
-                )
-            await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))
-            await deliveries.confirm()
-            await store.commit(batch, send_state)
+            dense(events)
+            await settled()
+            try:
+                owned = member_partitions()
+                await ready(owned)
+                batch = store.begin()
+                members.store = batch
+                emissions: list[Emission] = []
+                for event in events:
+                    message = event.message
+                    emissions += await isolated(
+                        event,
+                        (batch,),
+                        partial(
+                            members.handle,
+                            message.partition,
+                            message.offset,
+                            message.value or b"",
+                            Origin.from_headers(message.headers)
+                            or Origin(message.topic, message.partition, message.offset, None),
+                        ),
+                    )
+                await publish(deliveries, merge_by_key(emissions, AGENT_INBOX))
+                await deliveries.confirm()
+                gone = set(batch.partitions) - owned
+                if gone:
+                    log.warning(
+                        "member partitions %s moved away: their state is not stored here",
+                        sorted(gone),
+                    )
+                await store.commit(batch, send_state, partitions=owned)
+            finally:
+                in_flight.release()
             yield None
 
     @app.agent(topics.agent_inbox, name="agent-tallies")

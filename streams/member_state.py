@@ -329,12 +329,19 @@ class MemberStore:
         value = self.db.get(_checkpoint_key(partition))
         return 0 if value is None else int(value)
 
-    async def commit(self, batch: MemberBatch, send: Send) -> int:
+    async def commit(
+        self, batch: MemberBatch, send: Send, *, partitions: set[int] | None = None
+    ) -> int:
         """Write `batch`: its records to the state topic, acknowledged, then RocksDB (see
-        the module docstring). Raises, writing nothing locally, if a send fails. Returns
-        how many records were sent."""
+        the module docstring); only those of `partitions` if given (the ones this worker
+        still holds). Raises, writing nothing locally, if a send fails. Returns how many
+        records were sent."""
         batch_id = uuid.uuid4().bytes
-        staged = [p for p in batch.partitions.values() if p.changed]
+        staged = [
+            p
+            for p in batch.partitions.values()
+            if p.changed and (partitions is None or p.partition in partitions)
+        ]
         pending: list[tuple[StagedPartition, list[Awaitable[Any]]]] = []
         sent = 0
         for partition in staged:

@@ -34,6 +34,13 @@ from faust.types import TP
 class SkippedOffsetsError(RuntimeError):
     """Messages of a partition were never handed to the agent that reads it."""
 
+    def __init__(self, message: str, partition: TP | None = None, offset: int = 0) -> None:
+        super().__init__(message)
+        self.partition = partition
+        """The stalled partition (the stall watch's finding), to be read again ..."""
+        self.offset = offset
+        """... from this offset (its committed one)."""
+
 
 Committed = Callable[[TP], "int | None"]
 """The group's committed offset of a partition as this worker knows it (None: unknown)."""
@@ -110,9 +117,10 @@ class StallWatch:
         waiting: dict[TP, int] = {}
         busy: set[str] = set()
         for tp in assigned:  # only these have an end offset the consumer knows
-            committed = self.guard.committed(tp)
-            if committed is None:
-                continue
+            # Never committed: everything from the start is still to come. Seen on a busy
+            # machine: a second worker joined, Faust dropped what it had fetched of its
+            # first partitions, and nothing of them was ever handed over.
+            committed = self.guard.committed(tp) or 0
             if handed.get(tp, committed) > committed:
                 busy.add(self.readers[tp.topic])
                 continue
@@ -128,8 +136,11 @@ class StallWatch:
             since = self._since.setdefault(tp, now)
             if now - since >= self.limit:
                 end = self.highwater(tp) or committed
+                del self._since[tp]  # reported once; a re-read starts the count again
                 raise SkippedOffsetsError(
                     f"{tp.topic}:{tp.partition}: offsets {committed}-{end - 1} were fetched "
                     f"but not handed to the worker for {now - since:.0f}s while its agent "
-                    "waited for messages; stopping so that a restart reads them again"
+                    "waited for messages",
+                    tp,
+                    committed,
                 )

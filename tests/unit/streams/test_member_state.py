@@ -167,3 +167,19 @@ def test_memory_partition_files_members_like_the_store() -> None:
     assert partition.due_take(FEB_16) == ["M2"]
     assert partition.due_take(FEB_16) == []
     assert partition.due_take(MAR_16) == ["M1"]
+
+
+def test_a_commit_stores_only_the_partitions_still_held(store: MemberStore) -> None:
+    """A batch may hold messages of a partition a rebalance took away: the new owner
+    stores that partition's state, not this worker."""
+    topic = StateTopic()
+    batch = store.begin()
+    for partition in (0, 1):
+        batch.partition(partition).put_member("M1", member_value(FEB_16, b"x"))
+
+    asyncio.run(store.commit(batch, topic.send, partitions={0}))
+
+    assert {r.partition for r in topic.records} == {0}
+    assert store.begin().partition(0).member("M1") is not None
+    assert store.begin().partition(1).member("M1") is None
+    assert store.checkpoint(1) == 0

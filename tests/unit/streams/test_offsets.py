@@ -157,3 +157,18 @@ def test_topics_no_agent_reads_are_not_watched() -> None:
     watch = StallWatch(guard, highwater, lambda: {changelog}, lambda: False, READERS, limit=0)
     watch.check(0.0)
     watch.check(100.0)
+
+
+def test_a_partition_never_committed_counts_from_its_start() -> None:
+    """A worker that joined as second had Faust drop what it had fetched of its first
+    partitions: nothing was ever committed there, nothing handed, and the stall watch,
+    which skipped partitions without a committed offset, never saw it."""
+    enrolments = TP("inbox", 2)
+    guard = OffsetGuard({}.get)
+    watch = StallWatch(
+        guard, {enrolments: 46}.get, lambda: {enrolments}, lambda: False, READERS, limit=60
+    )
+    watch.check(0.0)
+    with pytest.raises(SkippedOffsetsError, match="inbox:2: offsets 0-45") as stalled:
+        watch.check(60.0)
+    assert (stalled.value.partition, stalled.value.offset) == (enrolments, 0)
