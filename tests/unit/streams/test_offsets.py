@@ -62,7 +62,7 @@ def test_a_partition_that_left_and_came_back_continues_from_its_committed_offset
         g.check([(ENROLMENTS_3, 903)])
 
 
-def test_a_quiet_partition_with_fetched_but_unhanded_messages_stops_the_worker() -> None:
+def test_a_quiet_partition_with_fetched_but_unhanded_messages_is_found_stalled() -> None:
     """Faust dropped ticks 78-89 around a rebalance; no later tick comes to reveal it."""
     clock = TP("clock", 0)
     committed = {clock: 78}
@@ -117,7 +117,7 @@ def test_a_partition_no_longer_assigned_is_not_asked_for_its_end() -> None:
     watch.check(100.0)
 
 
-def test_a_partition_never_handed_to_this_worker_stops_it_when_its_agent_is_idle() -> None:
+def test_a_partition_never_handed_to_this_worker_is_found_when_its_agent_is_idle() -> None:
     """The clock moved to the worker that had just joined, which fetched ticks and was
     never handed one."""
     clock = TP("clock", 0)
