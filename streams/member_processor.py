@@ -40,7 +40,13 @@ from jamsos.rules.member import (
 )
 from jamsos.topics import MEMBER_INBOX
 from streams.emission import Emission
-from streams.member_state import MemoryState, PartitionState, member_body, member_value
+from streams.member_state import (
+    MemoryState,
+    PartitionState,
+    due_of,
+    member_body,
+    member_value,
+)
 from streams.origin import Origin
 from streams.quarantine import dead_letter_emission
 
@@ -75,11 +81,11 @@ class StoredMember:
     @classmethod
     def loads(cls, data: bytes) -> StoredMember:
         raw = json.loads(member_body(data))
-        due = data[1:11]
+        due = due_of(data)
         return cls(
             MemberLedger.from_dict(raw["l"]),
             raw["o"],
-            None if due[:1] == b"-" else date.fromisoformat(due.decode()),
+            None if due is None else date.fromisoformat(due.decode()),
             raw["s"],
             raw.get("h", {}),
         )

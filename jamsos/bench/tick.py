@@ -17,7 +17,7 @@ from typing import Any
 
 from jamsos.contracts.serde import AvroSerde
 from streams.member_processor import MemberProcessor, StoredMember
-from streams.member_state import MemberStore, MemoryState, member_value
+from streams.member_state import MemberStore, MemoryState, member_body, member_value
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _measure(serde: AvroSerde, members: int, changing_share: float, path: Path) 
 
 def _copy(template: StoredMember, member_id: str) -> bytes:
     """`template`'s stored form under `member_id`."""
-    body = json.loads(template.dumps()[11:])
+    body = json.loads(member_body(template.dumps()))
     body["l"] = {**body["l"], "m": member_id}
     return member_value(template.due_on, json.dumps(body, separators=(",", ":")).encode())
 
