@@ -339,6 +339,14 @@ def register_agents(
             app.fail_stop("a member batch outlasting the rebalance", error)  # type: ignore[attr-defined]
         in_flight.release()
 
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_member_state(sender: Any, **_: Any) -> None:
+        """Stop the restore consumer on a clean shutdown. (RocksDB is left to the process
+        exit: an agent may still be finishing a batch here, and its writes are logged.)"""
+        for consumer in restorer:
+            await consumer.stop()
+        restorer.clear()
+
     async def settled() -> None:
         """Take `in_flight` at a moment no rebalance is under way, so the assignment read
         under it is the one the batch will be stored under."""
