@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 ADMIN_PROBE_ERRORS = (KafkaError, OSError, KeyError, ValueError, TimeoutError)
 """What asking a live cluster for offsets (`KafkaAdminClient`) may meet: a metadata refresh,
 a leader moving, a busy broker. Each makes that one answer unknown, to be asked again
-(`jamsos.demo.lag`, `streams.barrier`); none is a reason to stop."""
+(`jamsos.demo.lag`); none is a reason to stop."""
 
 INPUT_TOPICS = ("enrolments", "contributions", "agents", "clock")
 ORDERED_TOPICS = ("clock",)
@@ -37,7 +37,7 @@ one, and the tick bound (`jamsos.rules.clock`) would refuse the later one as a l
 BROKER_TIMED_TOPICS = ("enrolments", "contributions", "clock")
 """Topics whose messages carry the broker's append time (`LogAppendTime`): a tick applies
 after every member event that reached Kafka before it *by broker timestamp* (`status.md`),
-which the worker finds by timestamp (`streams.barrier`); a producer's clock is not trusted
+which the worker merges by timestamp (`streams.merge`); a producer's clock is not trusted
 for that order."""
 OUTPUT_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
 SINK_TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
@@ -64,13 +64,19 @@ def changelog_topic(table: str) -> str:
 
 CHANGELOGS = tuple(changelog_topic(table) for table in TABLE_NAMES)
 
-MEMBER_INBOX = "worker.member-inbox"
+MEMBER_GROUP = f"{APP_NAME}-members"
+"""The consumer group of the worker's member side (`streams.member_loop`), which reads
+enrolments and contributions with a consumer of its own."""
 AGENT_INBOX_TOPIC = "worker.agent-inbox"
-INBOXES = (MEMBER_INBOX, AGENT_INBOX_TOPIC)
+INBOXES = (AGENT_INBOX_TOPIC,)
 """The worker's internal topics (names before the prefix)."""
+RETIRED_MEMBER_INBOX = "worker.member-inbox"
+"""The member inbox of earlier workers, which copied member events there before applying
+them. Nothing writes it now; dead letters that name it still go back to their input topic
+(`jamsos.contracts.dead_letter_replay`)."""
 MEMBER_STATE = "worker.member-state"
 """The member side's compacted state topic (`streams.member_state`), one partition per
-member-inbox partition."""
+member partition (partition `p` of enrolments and contributions)."""
 STATE_TOPICS = (*CHANGELOGS, MEMBER_STATE)
 """The worker's compacted topics: Faust's table changelogs and its own state topic."""
 

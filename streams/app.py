@@ -102,5 +102,6 @@ def create_app(
         serde,
         app.metrics,
         MemberStore(Path(data_dir) / "member-state.rocksdb"),
+        instance_id=instance_id,
     )
     return app

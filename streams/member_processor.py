@@ -38,7 +38,6 @@ from jamsos.rules.member import (
     apply_event,
     evaluation_date,
 )
-from jamsos.topics import MEMBER_INBOX
 from streams.emission import Emission
 from streams.member_state import (
     MemoryState,
@@ -111,12 +110,20 @@ class StoredMember:
 
 @dataclass
 class PartitionClock:
-    """The business date as one partition has seen it, and the inbox offset of its last
-    tick (a tick at or below it is a re-delivery)."""
+    """The business date as one partition has seen it, and where the partition stands.
+
+    `sequence` is the place, in the partition's merged order (`streams.merge`), of the last
+    arrival applied, and `last_tick` that of its last tick: an arrival at or below either
+    is a re-delivery. `positions` holds, per input topic (contract name), the offset to
+    read next: the worker resumes the partition there, so the positions are stored with
+    the state they produced, in the same write.
+    """
 
     business_date: date | None = None
     earliest_due: date | None = None
     last_tick: int = -1
+    sequence: int = -1
+    positions: dict[str, int] = field(default_factory=dict)
 
     def dumps(self) -> bytes:
         return json.dumps(
@@ -124,7 +131,10 @@ class PartitionClock:
                 "b": None if self.business_date is None else self.business_date.isoformat(),
                 "e": None if self.earliest_due is None else self.earliest_due.isoformat(),
                 "t": self.last_tick,
-            }
+                "n": self.sequence,
+                "p": self.positions,
+            },
+            separators=(",", ":"),
         ).encode()
 
     @classmethod
@@ -137,6 +147,8 @@ class PartitionClock:
             None if raw["b"] is None else parse(raw["b"]),
             None if raw["e"] is None else parse(raw["e"]),
             raw["t"],
+            raw.get("n", raw["t"]),
+            raw.get("p", {}),
         )
 
 
@@ -172,16 +184,40 @@ class MemberProcessor:
     def handle(
         self, partition: int, offset: int, value: bytes, origin: Origin | None = None
     ) -> list[Emission]:
-        """Process one inbox message (already validated by the intake) of `partition`;
-        `origin` is the input message it copies (default: the inbox message itself)."""
+        """Process one message (already validated) of `partition` at place `offset` of the
+        partition's order; `origin` is the input message (default: a position in no topic,
+        for tests and tools)."""
+        decoded = self.serde.decode(value)
+        return self.apply(partition, offset, decoded.record_name, decoded.record, value, origin)
+
+    def apply(
+        self,
+        partition: int,
+        offset: int,
+        record_name: str,
+        record: dict[str, Any],
+        value: bytes,
+        origin: Origin | None = None,
+    ) -> list[Emission]:
+        """`handle` for a record already decoded (the worker decodes once, to admit it)."""
         self.state = self.store.partition(partition)
         self._partition = partition
-        decoded = self.serde.decode(value)
-        event = event_from_record(decoded.record_name, decoded.record)
+        event = event_from_record(record_name, record)
         if isinstance(event, BusinessDayClosed):
             return self.tick(offset, event.business_date)
-        origin = origin or Origin(MEMBER_INBOX, partition, offset, None)
+        origin = origin or Origin("", partition, offset, None)
         return self.member_event(offset, event, origin, value)  # type: ignore[arg-type]
+
+    def clock(self, partition: int) -> PartitionClock:
+        """Where `partition` stands (`PartitionClock`)."""
+        self.state = self.store.partition(partition)
+        self._partition = partition
+        return self._clock()
+
+    def save_clock(self, partition: int, clock: PartitionClock) -> None:
+        self.state = self.store.partition(partition)
+        self._partition = partition
+        self._save_clock(clock)
 
     # -- member events ---------------------------------------------------------------------
     def member_event(

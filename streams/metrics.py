@@ -30,6 +30,12 @@ class WorkerMetrics:
         self.events = Counter(
             "jamsos_worker_events", "Messages handled", ["agent"], registry=self.registry
         )
+        self.inputs = Counter(
+            "jamsos_worker_inputs",
+            "Input messages handled, by contract topic (a tick once, not once per partition)",
+            ["topic"],
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "jamsos_worker_batch_seconds",
             "Time to handle a batch, outputs acknowledged",

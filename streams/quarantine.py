@@ -14,8 +14,11 @@ reasons reach ClickHouse in clear. The full traceback goes to the worker's log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from jamsos.contracts.dead_letters import dead_letter
 from jamsos.contracts.errors import ContractError, ErrorType
@@ -24,6 +27,7 @@ from jamsos.contracts.serde import AvroSerde
 from streams.emission import Emission
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def is_infrastructure(error: BaseException) -> bool:
@@ -103,3 +107,57 @@ def dead_letter_emission(
         topic=topic, partition=partition, offset=offset, key=key, value=value, error=error
     )
     return Emission("dead-letters", key, serde.encode("dead-letters", "DeadLetter", record))
+
+
+REGISTRY_RETRY_SECONDS = 1.0
+
+
+async def registry_pause(error: BaseException) -> None:
+    log.warning(
+        "schema registry unavailable (%s); retrying in %.0fs", error, REGISTRY_RETRY_SECONDS
+    )
+    await asyncio.sleep(REGISTRY_RETRY_SECONDS)
+
+
+async def until_registry_answers(call: Callable[[], _T]) -> _T:
+    """`call()`, repeated while the schema registry is away: an outage is waited out, not
+    turned into dead letters or a stopped worker."""
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if not is_registry_outage(error):
+                raise
+            await registry_pause(error)
+
+
+class Undoable(Protocol):
+    """Staged state whose writes since `begin_event` can be dropped."""
+
+    def begin_event(self) -> None: ...
+
+    def undo_event(self) -> None: ...
+
+
+async def isolated(
+    staged: Sequence[Undoable],
+    handle: Callable[[], list[Emission]],
+    poison: Callable[[Exception], list[Emission]],
+) -> list[Emission]:
+    """One message applied on its own: its staged writes are kept only if it succeeds.
+    A registry outage is waited out; a poison message becomes `poison(error)` (its dead
+    letter); any other infrastructure failure propagates and stops the worker."""
+    while True:
+        for table in staged:
+            table.begin_event()
+        try:
+            return handle()
+        except Exception as error:
+            for table in staged:
+                table.undo_event()
+            if is_registry_outage(error):
+                await registry_pause(error)
+                continue
+            if is_infrastructure(error):
+                raise
+            return poison(error)

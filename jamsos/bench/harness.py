@@ -21,7 +21,7 @@ from pathlib import Path
 from jamsos.contracts.catalog import TOPICS
 from jamsos.demo.processes import start, stop
 from jamsos.settings import Settings
-from jamsos.topics import APP_NAME, delete_topics_with_prefix, ensure_topics
+from jamsos.topics import MEMBER_GROUP, delete_topics_with_prefix, ensure_topics
 from jamsos.warehouse.client import make_client
 from jamsos.warehouse.migrations import migrate
 
@@ -37,8 +37,9 @@ class BenchRun:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
-    def worker_group(self) -> str:
-        return self.settings.topic(APP_NAME)
+    def member_group(self) -> str:
+        """The consumer group of the worker's member side."""
+        return self.settings.topic(MEMBER_GROUP)
 
     def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
         """Start `jamsos worker --name NAME` (state under the run's worker folder)."""

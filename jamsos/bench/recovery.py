@@ -411,7 +411,7 @@ class _FaustGroupMetadata(logging.Filter):
 
 
 class GroupWatch:
-    """Members of the worker's consumer group, asked of its coordinator."""
+    """Members of the worker's member group, asked of its coordinator."""
 
     LOGGER = "kafka.admin._groups"
 
@@ -505,7 +505,7 @@ def measure_recovery(settings: Settings, members: int, runs: int) -> RecoveryFig
 
         publisher = EventPublisher(run.settings, serde)
         statuses = StatusWatch(run.settings, serde)
-        group = GroupWatch(run.settings, run.worker_group)
+        group = GroupWatch(run.settings, run.member_group)
         try:
             cold_timeout = 600 + members / 1000
             worker, cold = _timed_start(

@@ -13,6 +13,7 @@ writing there would bypass the intake.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,12 +22,12 @@ from kafka import KafkaConsumer
 
 from jamsos.connect import kafka_options
 from jamsos.contracts.catalog import input_topics, topic_for
-from jamsos.contracts.errors import ContractError
+from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.publisher import make_producer
 from jamsos.contracts.registry import SchemaRegistry
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
-from jamsos.topics import INBOXES
+from jamsos.topics import INBOXES, RETIRED_MEMBER_INBOX
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def replay_topic(settings: Settings, serde: AvroSerde, letter: dict[str, object]
     topic = letter["topic"]
     if topic in inputs:
         return str(topic)
-    if topic not in {settings.topic(name) for name in INBOXES}:
+    if topic not in {settings.topic(name) for name in (*INBOXES, RETIRED_MEMBER_INBOX)}:
         return None
     value = letter["value"]
     try:
@@ -54,6 +55,18 @@ def replay_topic(settings: Settings, serde: AvroSerde, letter: dict[str, object]
         return None  # a share update (worker-made JSON), or bytes nobody can read
     target = settings.topic(topic_for(record_name))
     return target if target in inputs else None
+
+
+def replay_key(serde: AvroSerde, letter: dict[str, object]) -> bytes | None:
+    """The key a dead letter is replayed with: its own, except for a `MISROUTED` member
+    event, which goes back keyed by its `member_id` (so onto its member's partition)."""
+    key = letter["key"]
+    if letter["error_type"] == ErrorType.MISROUTED and isinstance(letter["value"], bytes):
+        with contextlib.suppress(ContractError):
+            member_id = serde.decode(letter["value"]).record.get("member_id")
+            if isinstance(member_id, str):
+                return member_id.encode()
+    return key if isinstance(key, bytes) else None
 
 
 def replay_dead_letters(
@@ -101,7 +114,8 @@ def replay_dead_letters(
                         )
                         result.refused += 1
                         continue
-                    futures.append(producer.send(target, key=letter["key"], value=letter["value"]))
+                    key = replay_key(serde, letter)
+                    futures.append(producer.send(target, key=key, value=letter["value"]))
             producer.flush()
             for future in futures:
                 future.get(timeout=60)

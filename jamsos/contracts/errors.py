@@ -35,6 +35,10 @@ class ErrorType(StrEnum):
     PROCESSING_ERROR = "PROCESSING_ERROR"
     """The worker failed while applying a valid message (a defect, or input no rule
     foresaw): the message is set aside so that the rest of its batch goes on."""
+    MISROUTED = "MISROUTED"
+    """A member event on another partition than its member's (keyed by something other
+    than `member_id`): applying it there would split the member's state. A replay
+    publishes it again keyed by `member_id` (`jamsos.contracts.dead_letter_replay`)."""
     WAREHOUSE_REFUSED = "WAREHOUSE_REFUSED"
     """ClickHouse or its driver refused the row a valid message became; the message stays
     on its topic and the rest of its batch lands."""

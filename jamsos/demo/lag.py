@@ -20,19 +20,16 @@ from kafka.admin import KafkaAdminClient, OffsetSpec
 
 from jamsos.connect import kafka_options
 from jamsos.settings import Settings
-from jamsos.topics import ADMIN_PROBE_ERRORS, APP_NAME
+from jamsos.topics import ADMIN_PROBE_ERRORS, AGENT_INBOX_TOPIC, APP_NAME, MEMBER_GROUP
 
 log = logging.getLogger(__name__)
 
-WORKER_INPUTS = (
-    "enrolments",
-    "contributions",
-    "agents",
-    "clock",
-    "worker.member-inbox",
-    "worker.agent-inbox",
-)
-"""Topics the worker group consumes (contract inputs and its own inboxes)."""
+WORKER_INPUTS = ("agents", AGENT_INBOX_TOPIC)
+"""Topics the worker's Faust group consumes (the agent side)."""
+MEMBER_INPUTS = ("enrolments", "contributions")
+"""Topics the worker's member group consumes; each of its commits also names, as
+metadata, the next clock offset the partition has to apply (`streams.member_loop`)."""
+CLOCK_COMMIT = "clock="
 SINK_INPUTS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters", "contributions")
 """Topics the sink group consumes."""
 
@@ -96,20 +93,28 @@ class LagProbe:
         if not partitions:
             self.problem = f"topics {', '.join(topics)} not found"
             return None
+        clock = self._topic_partitions(("clock",)) if topics == MEMBER_INPUTS else []
         ends = self.admin.list_partition_offsets(
-            dict.fromkeys(partitions, OffsetSpec.LATEST), timeout_ms=self.timeout_ms
+            dict.fromkeys([*partitions, *clock], OffsetSpec.LATEST), timeout_ms=self.timeout_ms
         )
         answer = self.admin.list_group_offsets({group: partitions})[group]
         committed = {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
         done = behind = 0
-        for tp in partitions:
-            end_answer = ends.get(tp)
-            if end_answer is None:
+        for tp in [*partitions, *clock]:
+            if ends.get(tp) is None:
                 self.problem = f"no end offset for {tp.topic}:{tp.partition} in the answer"
                 return None
+        for tp in partitions:
             offset = committed.get(tp, 0)
             done += offset
-            behind += max(0, end_answer.offset - offset)
+            behind += max(0, ends[tp].offset - offset)
+        if clock:
+            # Ticks still to apply, per member partition (read off its enrolments commit).
+            ticks = ends[clock[0]].offset
+            first = self.settings.topic(MEMBER_INPUTS[0])
+            for tp in partitions:
+                if tp.topic == first:
+                    behind += max(0, ticks - _clock_offset(answer.get(tp)))
         return GroupLag(done, behind)
 
     @property
@@ -117,7 +122,13 @@ class LagProbe:
         return self.settings.topic(APP_NAME)
 
     def worker(self) -> GroupLag | None:
-        return self.reading(self.worker_group, WORKER_INPUTS)
+        """The worker's progress: its Faust group on the agent side, its member group on
+        the member inputs, and the ticks each member partition has still to apply."""
+        agents = self.reading(self.worker_group, WORKER_INPUTS)
+        members = self.reading(self.settings.topic(MEMBER_GROUP), MEMBER_INPUTS)
+        if agents is None or members is None:
+            return None
+        return GroupLag(agents.committed + members.committed, agents.behind + members.behind)
 
     def sink(self) -> GroupLag | None:
         return self.reading(self.settings.sink_group, SINK_INPUTS)
@@ -143,3 +154,14 @@ class LagProbe:
         if {tp.topic for tp in partitions} == set(names):
             self._partitions[topics] = partitions
         return partitions
+
+
+def _clock_offset(meta: object) -> int:
+    """The next clock offset a member-group commit names in its metadata (0 if none)."""
+    metadata = getattr(meta, "metadata", None) or ""
+    if getattr(meta, "offset", -1) < 0 or not metadata.startswith(CLOCK_COMMIT):
+        return 0
+    try:
+        return int(metadata[len(CLOCK_COMMIT) :])
+    except ValueError:
+        return 0

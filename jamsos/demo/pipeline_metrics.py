@@ -1,7 +1,7 @@
 """The demo report's section on the pipeline's own metrics, scraped from its processes.
 
 Each worker and the sink serve `/metrics` during the run (the demo gives each a port); at
-the end, before they stop, the demo reads them and sets what the workers' intake handled
+the end, before they stop, the demo reads them and sets the input messages the workers handled
 beside what was published: at least as many, when no worker was restarted (a restarted
 process counts from zero again), and more by what the workers read again after a
 rebalance (processing is at least once; the outputs' ids make it count once downstream).
@@ -30,9 +30,7 @@ def metrics_section(children: Sequence[Child], published: int) -> list[str]:
         except OSError as error:
             lines.append(f"  the {child.role}'s metrics did not answer ({error})")
             continue
-        for labels, value in samples.get("jamsos_worker_events_total", {}).items():
-            if dict(labels).get("agent", "").startswith("intake-"):
-                intake += value
+        intake += sum(samples.get("jamsos_worker_inputs_total", {}).values())
         for labels, value in samples.get("jamsos_worker_emitted_total", {}).items():
             topic = dict(labels).get("topic", "")
             if topic in sent:

@@ -28,6 +28,12 @@ Progress = Callable[[int, float], None]
 """Called with (messages sent so far, seconds elapsed)."""
 PROGRESS_EVERY = 2_000
 _MAX_PACE_BATCH = 100
+TICK = "BusinessDayClosed"
+TICK_APART_SECONDS = 0.002
+"""Pause after a tick is appended: the topics carry the broker's append time in
+milliseconds, and the worker orders a tick after every member event of the same
+millisecond (`streams.merge`). Flushing before a tick and pausing after it makes that
+order the publishing order, which `jamsos replay` follows."""
 
 
 class Sink(Protocol):
@@ -57,6 +63,7 @@ def publish_items(
     *,
     clock: Callable[[], float] = time.monotonic,
     bucket: TokenBucket | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PublishOutcome:
     """Send every item, paced to ``rate`` messages/s when given, and flush at the end."""
     outcome = PublishOutcome()
@@ -74,6 +81,9 @@ def publish_items(
     for item in items:
         if bucket is not None and sent % batch == 0:
             bucket.take(batch)
+        tick = not isinstance(item, RawMessage) and item[0] == TICK
+        if tick:
+            sink.flush()  # everything before the tick is appended before it
         if isinstance(item, RawMessage):
             future = sink.send_raw(item.topic, item.key, item.value)
         else:
@@ -81,6 +91,9 @@ def publish_items(
             future = sink.send_valid(item[0], item[1])
         if future is not None:
             future.add_errback(failed)
+        if tick:
+            sink.flush()
+            sleep(TICK_APART_SECONDS)
         sent += 1
         if progress is not None and sent % PROGRESS_EVERY == 0:
             progress(sent, clock() - started)

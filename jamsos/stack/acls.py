@@ -2,8 +2,8 @@
 
 | service   | topics                                                    | groups                 |
 |-----------|-----------------------------------------------------------|------------------------|
-| worker    | reads the input topics; writes the output topics; all on  | its own (the app id)   |
-|           | its internal topics (inboxes, changelogs, Faust's own),   |                        |
+| worker    | reads the input topics; writes the output topics; all on  | its own two (app id,   |
+|           | its internal topics (inboxes, changelogs, Faust's own),   | member group)          |
 |           | matched by prefix                                         |                        |
 | sink      | reads the topics it lands                                 | `sink_group`           |
 | publisher | writes the input topics; reads dead letters (replays)     | the replay group       |
@@ -36,6 +36,7 @@ from jamsos.topics import (
     DEAD_LETTER_REPLAY_GROUP,
     INBOXES,
     INPUT_TOPICS,
+    MEMBER_GROUP,
     OUTPUT_TOPICS,
     SINK_TOPICS,
 )
@@ -68,6 +69,7 @@ def service_grants(settings: Settings, service: Service) -> list[Grant]:
             (TOPIC, topic(stem), PREFIXED, ACLOperation.ALL) for stem in _internal_prefixes()
         ]
         grants.append((GROUP, topic(APP_NAME), LITERAL, ACLOperation.ALL))
+        grants.append((GROUP, topic(MEMBER_GROUP), LITERAL, ACLOperation.ALL))
     elif service == "sink":
         grants += [(TOPIC, topic(name), LITERAL, ACLOperation.READ) for name in SINK_TOPICS]
         grants.append((GROUP, settings.sink_group, LITERAL, ACLOperation.READ))

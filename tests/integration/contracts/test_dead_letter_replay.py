@@ -54,9 +54,9 @@ def test_dead_letters_are_republished_to_their_topic_once(
 def test_a_replay_writes_only_to_input_topics_and_sends_inbox_letters_to_their_input(
     settings: Settings, serde: AvroSerde
 ) -> None:
-    """A poison message from the member inbox goes back to `enrolments` (through the
-    intake again); letters naming an output or another deployment's topic stay put."""
-    from streams.topics import MEMBER_INBOX
+    """A poison message from the member inbox of an earlier worker goes back to
+    `enrolments`; letters naming an output or another deployment's topic stay put."""
+    from jamsos.topics import RETIRED_MEMBER_INBOX as MEMBER_INBOX
 
     own = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}replay2."})
     ensure_topics(own, ["dead-letters", "enrolments", "member-status", MEMBER_INBOX])

@@ -1,5 +1,5 @@
 """A business-day tick applies after the member events that reached Kafka before it, however
-far behind the worker's intake of member events is (`status.md`, arrival order of ticks)."""
+far behind the worker is on member events (`status.md`, arrival order of ticks)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ MEMBERS = 1500
 def test_a_tick_never_overtakes_the_payments_published_before_it(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
-    """Everything is published before the worker starts, so its member intake starts with
-    a backlog of 3,000 events while the clock's is three ticks. Each member enrols on
+    """Everything is published before the worker starts, so it starts with a backlog of
+    3,000 member events while the clock holds three ticks. Each member enrols on
     2019-01-10 and pays January on 2019-01-12; then 2019-02-09 and 2019-02-16 close
     (worked example 3).
     In publishing order every member goes NEW → ACTIVE → GRACE(1), or ACTIVE → GRACE(1)
-    when its payment reaches the inbox before its enrolment (the two topics are read side
-    by side); a tick that overtook the member's events would show NEW with 2 months of
+    when its payment was appended before its enrolment (two topics, each appended in its
+    own batches); a tick that overtook the member's events would show NEW with 2 months of
     arrears, or no GRACE at all."""
     settings = own_settings(settings)
     ensure_topics(settings, list(TOPICS))
@@ -39,6 +39,7 @@ def test_a_tick_never_overtakes_the_payments_published_before_it(
         member = f"M-{n:05d}"
         publisher.send_valid(*enrolled(member, "2019-01-10"))
         publisher.send_valid(*paid(member, "2019-01-12"))
+    publisher.flush()  # a scheduler closes a day after the day's events are in
     publisher.send_valid(*closed("2019-02-09"))  # changes nobody
     publisher.send_valid(*closed("2019-02-16"))
     publisher.close()

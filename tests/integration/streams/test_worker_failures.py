@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from jamsos.contracts.catalog import TOPICS
@@ -12,8 +12,10 @@ from jamsos.contracts.publisher import EventPublisher
 from jamsos.contracts.serde import AvroSerde
 from jamsos.exits import EXIT_AGENT_FAILED
 from jamsos.settings import Settings
-from jamsos.topics import APP_NAME, STATE_TOPICS, ensure_topics
-from streams.topics import INBOXES, MEMBER_INBOX
+from jamsos.topics import MEMBER_GROUP, MEMBER_STATE, STATE_TOPICS, ensure_topics
+from streams.member_loop import member_partition
+from streams.member_state import BATCH_HEADER, COMMIT_KEY
+from streams.topics import INBOXES
 from tests.integration.kafka_helpers import read_topic, topic_size
 from tests.integration.processes import running, start, stop
 from tests.integration.streams.records import enrolled, paid
@@ -23,26 +25,33 @@ from tests.integration.streams.test_worker import (
     wait_for,
     wait_for_statuses,
 )
-from tests.unit.contracts.samples import sample
 
 
 def test_a_poison_message_is_quarantined_and_the_rest_of_its_batch_goes_on(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
-    """Batch [c, poison, d] in one inbox partition: c and d are applied, the poison goes
-    to dead-letters as PROCESSING_ERROR with its position, and the worker keeps running."""
+    """Batch [c, poison, d] in one member partition: c and d are applied, the poison (an
+    event of a member whose stored state is corrupt) goes to dead-letters as
+    PROCESSING_ERROR with its position, and the worker keeps running."""
     settings = own_settings(settings)
     ensure_topics(settings, [*TOPICS, *INBOXES])
-    before = [enrolled("C", "2019-01-10"), paid("C", "2019-01-11")]
-    after = [enrolled("D", "2019-01-10"), paid("D", "2019-01-12", months=2)]
-    # An agent's registration in the member inbox: valid Avro that no member rule takes.
-    poison = serde.encode("agents", "AgentRegistered", sample("AgentRegistered"))
+    ensure_topics(settings, [MEMBER_STATE], compacted=True)
+    n = settings.kafka_partitions
+    c, p, d = (_member_on(0, n, stem) for stem in ("C", "P", "D"))
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    batch = [(BATCH_HEADER, b"corrupt-batch")]
+    state = settings.topic(MEMBER_STATE)
+    corrupt = b"1----------{not json"
+    producer.send(state, key=b"m:" + p.encode(), value=corrupt, partition=0, headers=batch)
+    producer.send(state, key=COMMIT_KEY, value=b"", partition=0, headers=batch)
+    producer.flush()
+    producer.close()
+    before = [enrolled(c, "2019-01-10"), paid(c, "2019-01-11")]
+    poison = enrolled(p, "2019-01-10")
+    after = [enrolled(d, "2019-01-10"), paid(d, "2019-01-12", months=2)]
     publisher = EventPublisher(settings, serde)
-    values = [serde.encode(*_route(name), record) for name, record in before]
-    values += [poison]
-    values += [serde.encode(*_route(name), record) for name, record in after]
-    for value in values:  # one key: one partition, offsets 0..4, the poison at 2
-        publisher.send_raw(MEMBER_INBOX, b"same-partition", value).get(timeout=30)
+    for name, record in [*before, poison, *after]:
+        publisher.send_valid(name, record).get(timeout=30)
     publisher.close()
 
     with running(settings, "worker", "--name", "q", log=tmp_path / "worker.log") as worker:
@@ -52,15 +61,23 @@ def test_a_poison_message_is_quarantined_and_the_rest_of_its_batch_goes_on(
 
     (letter,) = [serde.decode(m.value).record for m in read_topic(settings, "dead-letters", 1)]
     assert letter["error_type"] == "PROCESSING_ERROR"
-    assert (letter["topic"], letter["offset"]) == (settings.topic(MEMBER_INBOX), 2)
-    assert letter["value"] == poison
-    assert letter["error"].startswith("AttributeError at ")
+    assert (letter["topic"], letter["partition"], letter["offset"]) == (
+        settings.topic("enrolments"),
+        0,
+        1,
+    )
+    assert serde.decode(letter["value"]).record["member_id"] == p
+    assert letter["error"].startswith("JSONDecodeError at ")
     assert "quarantined" in (tmp_path / "worker.log").read_text()
 
 
-def _route(record_name: str) -> tuple[str, str]:
-    topic = "enrolments" if record_name == "MemberEnrolled" else "contributions"
-    return topic, record_name
+def _member_on(partition: int, partitions: int, stem: str) -> str:
+    """A member id the producers' partitioner puts on `partition`."""
+    return next(
+        f"{stem}{i}"
+        for i in range(10_000)
+        if member_partition(f"{stem}{i}", partitions) == partition
+    )
 
 
 def test_the_worker_creates_its_state_topics_compacted_before_faust_starts(
@@ -110,8 +127,8 @@ def test_an_oversized_input_is_a_dead_letter_and_the_worker_goes_on(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
     """A 1,010,000-byte enrolment (a long `full_name`) fits the broker's limit but no
-    event of the contract: it is refused at the intake with its bytes kept whole, and the
-    next enrolment is applied (before, the send of its inbox copy failed and the worker
+    event of the contract: it is refused on admission with its bytes kept whole, and the
+    next enrolment is applied (once, the send of a copy of it failed and the worker
     stopped processing)."""
     settings = own_settings(settings)
     ensure_topics(settings, list(TOPICS))
@@ -147,10 +164,10 @@ def _set_max_message_bytes(settings: Settings, topic: str, size: int) -> None:
 
 
 def _committed(settings: Settings, topic: str) -> int:
-    """Sum of the worker group's committed offsets on `topic` (0 where none)."""
+    """Sum of the member group's committed offsets on `topic` (0 where none)."""
     from kafka import TopicPartition
 
-    group, name = settings.topic(APP_NAME), settings.topic(topic)
+    group, name = settings.topic(MEMBER_GROUP), settings.topic(topic)
     partitions = [TopicPartition(name, p) for p in range(settings.kafka_partitions)]
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
@@ -164,7 +181,7 @@ def test_a_refused_output_stops_the_worker_before_its_batch_is_committed(
     settings: Settings, serde: AvroSerde, tmp_path: Path
 ) -> None:
     """Kafka refuses the batch's status changes (the topic takes 100-byte messages only):
-    the send's failure is seen, the worker exits with its own status, the member inbox's
+    the send's failure is seen, the worker exits with its own status, the member inputs'
     offsets stay where they were, and once Kafka takes the messages again a restarted
     worker applies every event (nothing was acknowledged and dropped)."""
     settings = own_settings(settings)
@@ -186,7 +203,7 @@ def test_a_refused_output_stops_the_worker_before_its_batch_is_committed(
         stop(worker)
     assert worker.returncode == EXIT_AGENT_FAILED, log.read_text()[-2000:]
     assert "stopping the worker without committing" in log.read_text()
-    assert _committed(settings, MEMBER_INBOX) == 0
+    assert _committed(settings, "enrolments") == _committed(settings, "contributions") == 0
 
     _set_max_message_bytes(settings, "member-status", 1024 * 1024)
     with running(settings, "worker", "--name", "r", log=tmp_path / "again.log"):

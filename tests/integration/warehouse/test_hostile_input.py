@@ -21,6 +21,7 @@ from jamsos.contracts.publisher import EventPublisher
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from jamsos.topics import ensure_topics
+from streams.member_loop import member_partition
 from tests.integration.processes import start, stop
 from tests.integration.streams.records import closed, enrolled, paid
 from tests.integration.warehouse.helpers import wait_until
@@ -47,8 +48,18 @@ def personal(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "nik": NIK, "full_name": NAME, "phone": PHONE}
 
 
-def hostile_items(serde: AvroSerde) -> list[tuple[Item, bytes | None, bytes]]:
-    """(item, key, value) for every message of the hostile list (issue acceptance)."""
+def _key_on(partition: int, partitions: int, stem: str) -> bytes:
+    """A key the producers' partitioner puts on `partition`."""
+    return next(
+        f"{stem}-{i}".encode()
+        for i in range(10_000)
+        if member_partition(f"{stem}-{i}", partitions) == partition
+    )
+
+
+def hostile_items(serde: AvroSerde, partitions: int) -> list[tuple[Item, bytes | None, bytes]]:
+    """(item, key, value) for every message of the hostile list (issue acceptance), for
+    input topics of `partitions` partitions."""
     items: list[tuple[Item, bytes | None, bytes]] = []
 
     def encoded(name: str, record: dict[str, Any], topic: str | None = None) -> bytes:
@@ -79,11 +90,19 @@ def hostile_items(serde: AvroSerde) -> list[tuple[Item, bytes | None, bytes]]:
     add("an invalid agent registration with a name", "agents", encoded("AgentRegistered", agent))
     keyed = personal(enrolled("H-KEYED", "2019-01-10")[1])
     add(
-        "a key that differs from member_id",
+        "a key that differs from member_id, on the member's partition",
         "enrolments",
         encoded("MemberEnrolled", keyed),
-        key=b"SOMEONE-ELSE",
+        key=_key_on(member_partition("H-KEYED", partitions), partitions, "SAME-PARTITION"),
         lands=("members", "member_id", "H-KEYED"),
+    )
+    elsewhere = personal(enrolled("H-ELSEWHERE", "2019-01-10")[1])
+    other = (member_partition("H-ELSEWHERE", partitions) + 1) % partitions
+    add(  # a MISROUTED dead letter: applied there, it would split the member's state
+        "a key that puts a member event on another partition",
+        "enrolments",
+        encoded("MemberEnrolled", elsewhere),
+        key=_key_on(other, partitions, "OTHER-PARTITION"),
     )
     # Valid by the contract (a payment is not checked against the tariff): it lands.
     cheap = paid("H-PAY", "2019-01-12", months=12, payment="P-CHEAP")[1] | {"amount": 1}
@@ -127,7 +146,7 @@ def test_hostile_input_ends_as_dead_letters_canaries_land_and_nothing_personal_l
     db = settings.clickhouse_database
     ensure_topics(settings, list(TOPICS))
     publisher = EventPublisher(settings, serde)
-    items = hostile_items(serde)
+    items = hostile_items(serde, settings.kafka_partitions)
     canaries = []
     sent = []
     for n, (item, key, value) in enumerate(items):

@@ -13,7 +13,7 @@ from jamsos.contracts.json_form import from_json_line
 from jamsos.settings import Settings
 from jamsos.simulation import InvalidEvent, RawMessage, SimulatedEvent, Simulation, SimulationConfig
 from jamsos.simulation.pacing import TokenBucket
-from jamsos.simulation.publishing import publish_items, publish_simulation
+from jamsos.simulation.publishing import TICK_APART_SECONDS, publish_items, publish_simulation
 
 SMALL = SimulationConfig(members=600, agents=5, months=2, invalid_share=0.05)
 
@@ -70,15 +70,44 @@ class _FakeTime:
 def test_every_kind_goes_through_its_own_send_and_is_flushed() -> None:
     items = list(Simulation(SMALL).events())
     sink = _Sink()
-    outcome = publish_items(sink, items)
+    pauses: list[float] = []
+    outcome = publish_items(sink, items, sleep=pauses.append)
     records = [i for i in items if isinstance(i, SimulatedEvent | InvalidEvent)]
     raw = [i for i in items if isinstance(i, RawMessage)]
+    ticks = [i for i in records if i.record_name == "BusinessDayClosed"]
     assert raw
+    assert ticks
     assert any(isinstance(i, InvalidEvent) for i in items)
     assert sink.valid == [(i.record_name, i.record) for i in records]
     assert sink.raw == [(i.topic, i.key, i.value) for i in raw]
-    assert sink.flushed == 1
+    assert sink.flushed == 1 + 2 * len(ticks)
+    assert pauses == [TICK_APART_SECONDS] * len(ticks)
     assert (outcome.sent, outcome.failed) == (len(items), 0)
+
+
+def test_a_tick_is_sent_alone_between_flushes() -> None:
+    """Everything before a tick is flushed before it is sent, and it is flushed before
+    anything after it: by broker time the tick sits where it was published."""
+    items = list(Simulation(SMALL).events())
+    sink = _Sink()
+    log: list[str] = []
+    send_valid, flush = sink.send_valid, sink.flush
+
+    def logged_send(record_name: str, record: dict[str, Any]) -> Any:
+        log.append("tick" if record_name == "BusinessDayClosed" else "event")
+        return send_valid(record_name, record)
+
+    def logged_flush() -> None:
+        log.append("flush")
+        flush()
+
+    sink.send_valid = logged_send  # type: ignore[method-assign]
+    sink.flush = logged_flush  # type: ignore[method-assign]
+    publish_items(sink, items, sleep=lambda _: log.append("pause"))
+    for at, what in enumerate(log):
+        if what == "tick":
+            assert log[at - 1] == "flush"
+            assert log[at + 1 : at + 3] == ["flush", "pause"]
 
 
 def test_delivery_failures_are_counted() -> None:

@@ -36,7 +36,7 @@ def test_the_worker_reads_inputs_writes_outputs_and_owns_only_its_internal_topic
     groups = {
         name for kind, name, *_ in service_grants(SETTINGS, "worker") if kind == ResourceType.GROUP
     }
-    assert groups == {"run1.jamsos-worker"}
+    assert groups == {"run1.jamsos-worker", "run1.jamsos-worker-members"}
 
 
 def test_the_sink_only_reads_what_it_lands() -> None:
