@@ -49,7 +49,14 @@ from streams.delivery import Deliveries
 from streams.emission import Emission, merge_by_key
 from streams.member_processor import AGENT_INBOX, MemberProcessor
 from streams.member_state import MemberStore, StateRecord, restore
-from streams.merge import SOURCE_TOPICS, Arrival, PartitionMerge, Source, closed_until
+from streams.merge import (
+    SOURCE_TOPICS,
+    Arrival,
+    FetchTimes,
+    PartitionMerge,
+    Source,
+    closed_until,
+)
 from streams.metrics import WorkerMetrics
 from streams.origin import Origin
 from streams.quarantine import (
@@ -66,8 +73,8 @@ POLL_MS = 50
 FETCH_WAIT_MS = 100
 """Longest the broker holds a fetch open: how often an idle source reports it is closed."""
 CLOSE_SLACK_MS = 20
-"""Margin between a fetch's answer and the time up to which its partition counts as
-closed (`streams.merge.closed_until`)."""
+"""Margin for the skew between the worker's clock and the brokers' in the time up to which
+a partition counts as closed (`streams.merge.closed_until`)."""
 BUFFERED_PER_SOURCE = 20_000
 """Messages of one partition held in its merge before its fetching pauses."""
 TICK_COMMIT = "clock="
@@ -113,6 +120,7 @@ class MemberLoop:
         """Per member partition and source, the offset the merge takes next."""
         self.ticks: list[Arrival] = []
         """Every tick read so far (the clock is tiny: one message a business day)."""
+        self.fetch_times = FetchTimes()
         self.clock_next = 0
         """The clock offset read next."""
         self._turn = 0
@@ -274,16 +282,16 @@ class MemberLoop:
                 room -= len(arrivals)
         return taken
 
-    @staticmethod
-    def _closed(consumer: AIOKafkaConsumer, tp: TopicPartition, read_to: int) -> int | None:
+    def _closed(self, consumer: AIOKafkaConsumer, tp: TopicPartition, read_to: int) -> int | None:
         """Time up to which `tp` is closed (`streams.merge.closed_until`), having read it
         up to `read_to` (exclusive)."""
         try:
-            return closed_until(
-                read_to, consumer.highwater(tp), consumer.last_poll_timestamp(tp), CLOSE_SLACK_MS
-            )
+            highwater = consumer.highwater(tp)
+            stamp = consumer.last_poll_timestamp(tp)
         except Exception:  # not assigned (any more): not known to be closed
             return None
+        asked_after = self.fetch_times.asked_after(tp, stamp)
+        return closed_until(read_to, highwater, asked_after, CLOSE_SLACK_MS)
 
     def _pace(self) -> None:
         """Pause a partition whose merge holds too much of it (the other source is behind

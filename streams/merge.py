@@ -11,8 +11,8 @@ millisecond ("published no later than the tick").
 A head may be taken only when no other source can still deliver something earlier: the
 other source has a head of its own that sorts later, or it is *closed* up to a time past
 the head's. A source is closed up to `t` when its consumer has read everything the broker
-had when it answered a fetch at `t`: whatever is appended later carries a later append
-time. Every worker therefore takes the same order from the same topics, whatever its
+had when it answered a fetch asked for after `t` (`FetchTimes`): whatever is appended
+later carries a later append time. Every worker therefore takes the same order from the same topics, whatever its
 backlog, batch sizes or restarts; that is what makes alerts a function of the input and a
 re-run after a crash repeat the outputs it had sent.
 """
@@ -107,15 +107,37 @@ def _closed_past(closed: int | None, timestamp: int) -> bool:
 
 
 def closed_until(
-    position: int | None, highwater: int | None, polled_ms: int | None, slack_ms: int
+    position: int | None, highwater: int | None, asked_after_ms: int | None, slack_ms: int
 ) -> int | None:
     """The time up to which a partition is closed (`PartitionMerge.take`): its consumer has
-    read up to the highwater mark of its last fetch, answered at `polled_ms` (local clock).
-    `slack_ms` covers the time between the broker's answer and its reading here, and the
-    skew between this clock and the broker's."""
-    if position is None or highwater is None or polled_ms is None or position < highwater:
+    read up to the highwater mark of its last fetch, a fetch asked for after
+    `asked_after_ms` (local clock; `FetchTimes`), so answered after it too. `slack_ms`
+    covers the skew between this clock and the broker's."""
+    if position is None or highwater is None or asked_after_ms is None or position < highwater:
         return None
-    return polled_ms - slack_ms
+    return asked_after_ms - slack_ms
+
+
+class FetchTimes:
+    """A lower bound of when each partition's latest fetch was asked for.
+
+    aiokafka stamps a partition's fetch with the local time its *answer* was handled,
+    which a busy event loop can delay well past the broker's answer; a closing taken from
+    it could pass messages appended in between. A partition's next fetch is only asked
+    for once the previous answer has been handled, so the previous stamp is a time before
+    the latest fetch was asked for, and before its answer."""
+
+    def __init__(self) -> None:
+        self._stamps: dict[object, tuple[int | None, int | None]] = {}
+
+    def asked_after(self, partition: object, stamp: int | None) -> int | None:
+        """Given the partition's current stamp, the stamp before it (None until there are
+        two)."""
+        previous, current = self._stamps.get(partition, (None, None))
+        if stamp != current:
+            previous, current = current, stamp
+            self._stamps[partition] = (previous, current)
+        return previous
 
 
 def merged(streams: Sequence[Iterable[Arrival]]) -> list[Arrival]:

@@ -44,11 +44,12 @@ def demo(
     keep: bool,
     stall_timeout: float,
 ) -> None:
-    """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree.
+    """Run the pipeline on a simulated workload; exit 1 if ClickHouse and replay disagree
+    (final states, or the lapse alerts).
 
-    The feeds are paced (`--rate`) as upstream systems would send them, so a day's
-    business-day tick reaches the workers after that day's events; unpaced, ticks overtake
-    the backlog and the daily movements bunch up on late dates (final states are the same).
+    The feeds are paced (`--rate`) as upstream systems would send them; unpaced, the same
+    events arrive as fast as Kafka takes them, and the workers merge each business-day tick
+    behind the member events published before it either way.
     """
     options = DemoOptions(members, months, seed, keep, stall_timeout, workers, rate or None, agents)
     with terminate_as_exit():

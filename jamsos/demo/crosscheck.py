@@ -35,13 +35,18 @@ PERIOD_FIELDS = (
 @dataclass(frozen=True)
 class AlertComparison:
     """Alert ids raised live (`lapse_alerts`) against those `jamsos replay` raises with the
-    file's lines in publish order. Reported, not judged: a tick may still meet member events
-    published just after it (by up to a commit interval), so the judgement it makes can
-    differ from the replay's; final states cannot."""
+    file's lines in publish order. Judged like the final states: each member partition
+    applies a tick after exactly the member events appended before it (`streams.merge`),
+    and the simulator appends each tick between the events published around it, so the
+    live alerts are the replay's."""
 
     both: int
     only_live: int
     only_replay: int
+
+    @property
+    def equal(self) -> bool:
+        return self.only_live == self.only_replay == 0
 
 
 @dataclass
@@ -55,6 +60,11 @@ class CrossCheck:
 
     @property
     def passed(self) -> bool:
+        """Final states equal and, where they were compared, the alerts too."""
+        return self.states_equal and (self.alerts is None or self.alerts.equal)
+
+    @property
+    def states_equal(self) -> bool:
         return self.total_differences == 0
 
 

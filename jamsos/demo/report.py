@@ -104,7 +104,7 @@ def build_report(
     out += [
         f"  {check.members:,} members, {check.agents:,} agents, {check.periods:,} agent "
         f"periods compared: "
-        + ("all equal" if check.passed else f"{check.total_differences} differ")
+        + ("all equal" if check.states_equal else f"{check.total_differences} differ")
     ]
     out += [f"  {line}" for line in check.differences]
     if check.alerts is not None:
@@ -112,5 +112,6 @@ def build_report(
         out += [
             f"  lapse alerts: {alerts.both:,} raised live and by the replay in publish order, "
             f"{alerts.only_live:,} only live, {alerts.only_replay:,} only by the replay"
+            + ("" if alerts.equal else " (they must be equal)")
         ]
     return out

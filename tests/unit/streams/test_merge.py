@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from streams.merge import Arrival, PartitionMerge, Source, closed_until, merged
+from streams.merge import Arrival, FetchTimes, PartitionMerge, Source, closed_until, merged
 
 E, C, T = Source.ENROLMENTS, Source.CONTRIBUTIONS, Source.CLOCK
 
@@ -82,3 +82,15 @@ def test_a_partition_is_closed_only_once_read_up_to_its_last_highwater() -> None
     assert closed_until(10, 12, 5_000, 20) is None
     assert closed_until(12, 12, 5_000, 20) == 4_980
     assert closed_until(12, None, None, 20) is None
+
+
+def test_a_closing_dates_from_before_the_latest_fetch_was_asked_for() -> None:
+    """The stamp of a fetch is when its answer was handled; the closing uses the stamp
+    before it, a time before the latest fetch was even asked for."""
+    times = FetchTimes()
+    assert times.asked_after("p0", 1_000) is None
+    assert times.asked_after("p0", 1_000) is None  # no new fetch yet
+    assert times.asked_after("p0", 1_600) == 1_000
+    assert times.asked_after("p0", 1_600) == 1_000
+    assert times.asked_after("p1", 1_700) is None
+    assert times.asked_after("p0", 2_000) == 1_600
