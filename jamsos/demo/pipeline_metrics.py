@@ -19,7 +19,7 @@ TOPICS = ("member-status", "lapse-alerts", "agent-tallies", "dead-letters")
 
 def metrics_section(children: Sequence[Child], published: int) -> list[str]:
     lines = ["== Pipeline metrics (the workers' and the sink's /metrics) =="]
-    intake = 0.0
+    inputs = 0.0
     sent: dict[str, float] = dict.fromkeys(TOPICS, 0.0)
     rows = flushes = errors = 0.0
     for child in children:
@@ -30,7 +30,7 @@ def metrics_section(children: Sequence[Child], published: int) -> list[str]:
         except OSError as error:
             lines.append(f"  the {child.role}'s metrics did not answer ({error})")
             continue
-        intake += sum(samples.get("jamsos_worker_inputs_total", {}).values())
+        inputs += sum(samples.get("jamsos_worker_inputs_total", {}).values())
         for labels, value in samples.get("jamsos_worker_emitted_total", {}).items():
             topic = dict(labels).get("topic", "")
             if topic in sent:
@@ -39,7 +39,7 @@ def metrics_section(children: Sequence[Child], published: int) -> list[str]:
         flushes += sum(samples.get("jamsos_sink_flushes_total", {}).values())
         errors += sum(samples.get("jamsos_sink_insert_errors_total", {}).values())
     lines += [
-        f"  input messages the workers' intake handled: {intake:,.0f} (published: {published:,};"
+        f"  input messages the workers handled: {inputs:,.0f} (published: {published:,};"
         " one read again after a rebalance counts again)",
         "  messages the workers sent: "
         + ", ".join(f"{topic} {count:,.0f}" for topic, count in sent.items()),

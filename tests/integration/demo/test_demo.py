@@ -47,15 +47,15 @@ def test_demo_runs_end_to_end_and_clickhouse_agrees_with_replay(
 
 
 def _check_pipeline_metrics(out: str, *, restarted: bool) -> None:
-    """The workers' and sink's /metrics answered during the run: the intake counted every
+    """The workers' and sink's /metrics answered during the run: the workers counted every
     published message at least once (more when read again after a rebalance; unless a
     worker was restarted: it counts from zero again), and the sink landed rows."""
-    handled = re.search(r"intake handled: ([\d,]+) \(published: ([\d,]+);", out)
+    handled = re.search(r"workers handled: ([\d,]+) \(published: ([\d,]+);", out)
     assert handled, out
-    intake, published = (int(group.replace(",", "")) for group in handled.groups())
-    assert intake > 0
+    inputs, published = (int(group.replace(",", "")) for group in handled.groups())
+    assert inputs > 0
     if not restarted:
-        assert intake >= published
+        assert inputs >= published
     landed = re.search(r"rows the sink landed: ([\d,]+)", out)
     assert landed
     assert int(landed[1].replace(",", "")) > 0
