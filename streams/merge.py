@@ -13,8 +13,8 @@ other source has a head of its own that sorts later, or it is *closed* up to a t
 the head's. A source is closed up to `t` when its consumer has read everything the broker
 had when it answered a fetch asked for after `t` (`FetchTimes`): whatever is appended
 later carries a later append time. Every worker therefore takes the same order from the
-same topics, whatever its backlog, batch sizes or restarts; that is what makes alerts a function of the input and a
-re-run after a crash repeat the outputs it had sent.
+same topics, whatever its backlog, batch sizes or restarts; that is what makes alerts a
+function of the input and a re-run after a crash repeat the outputs it had sent.
 """
 
 from __future__ import annotations
