@@ -24,11 +24,8 @@ class Deliveries:
     """The sends of one agent's batch in flight (one instance per agent: agents run
     concurrently, and each confirms only its own batch)."""
 
-    def __init__(self, app: faust.App, *, drain_tables: bool = True) -> None:
+    def __init__(self, app: faust.App) -> None:
         self.app = app
-        self.drain_tables = drain_tables
-        """Whether `confirm` also waits for Faust's table writes (not on the member side,
-        which keeps no Faust table)."""
         self._futures: list[Awaitable[Any]] = []
 
     async def send(
@@ -54,11 +51,7 @@ class Deliveries:
         # moves, but never wait on it for ever: around a rebalance Faust can hold the
         # buffer still, and waiting here would hold the rebalance up in turn.
         deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
-        while (
-            self.drain_tables
-            and producer.buffer.size
-            and asyncio.get_running_loop().time() < deadline
-        ):
+        while producer.buffer.size and asyncio.get_running_loop().time() < deadline:
             await producer.buffer.flush()
         await producer.flush()
         futures, self._futures = self._futures, []

@@ -36,6 +36,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import ConsumerStoppedError
 from aiokafka.structs import OffsetAndMetadata
 from kafka.partitioner.default import murmur2
 
@@ -128,8 +129,9 @@ class MemberLoop:
         self.consumer: AIOKafkaConsumer | None = None
         self.clock_reader: AIOKafkaConsumer | None = None
         self.restorer: AIOKafkaConsumer | None = None
-        self.deliveries = Deliveries(app, drain_tables=False)
+        self.deliveries = Deliveries(app)
         self.revoke_wait = settings.worker_session_timeout * 0.8
+        self.stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,20 +175,36 @@ class MemberLoop:
         )
 
     async def stop(self) -> None:
+        """Let the batch in flight store its state, take no other, then stop the
+        consumers (a clean shutdown)."""
+        self.stopping = True
+        try:
+            await asyncio.wait_for(self.in_flight.acquire(), self.revoke_wait)
+        except TimeoutError:
+            log.warning("the member batch in flight did not finish; stopping without it")
+        else:
+            self.in_flight.release()
         for consumer in (self.consumer, self.clock_reader, self.restorer):
             if consumer is not None:
                 await consumer.stop()
-        self.consumer = self.clock_reader = self.restorer = None
 
     async def run(self) -> None:
-        """Batches for ever (until the worker stops)."""
-        assert self.consumer is not None
-        assert self.clock_reader is not None
+        """Batches until `stop`."""
+        consumer, clock_reader = self.consumer, self.clock_reader
+        assert consumer is not None
+        assert clock_reader is not None
         limit = self.settings.worker_batch_events
-        while True:
-            fetched = await self.consumer.getmany(timeout_ms=POLL_MS, max_records=limit)
-            ticks = await self.clock_reader.getmany(timeout_ms=0)
+        while not self.stopping:
+            try:
+                fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=limit)
+                ticks = await clock_reader.getmany(timeout_ms=0)
+            except ConsumerStoppedError:
+                if self.stopping:
+                    return
+                raise
             async with self.in_flight:
+                if self.stopping:
+                    return
                 self._read_ticks(ticks.get(self.clock_tp, []))
                 for tp, messages in fetched.items():
                     self._queue(tp, messages)
