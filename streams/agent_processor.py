@@ -11,13 +11,25 @@ and replays can never double-count.
 Every message re-publishes the agent's figures (current, and the periods it touched) as
 `AgentTally` records with an increasing `version`; a re-delivered message therefore also
 repairs a tally lost in a crash.
+
+A crash can cut a batch's table writes anywhere; worse, Faust's local RocksDB may keep
+writes of a killed worker that never reached the changelog. The agent record and its
+members' shares must agree in every such state. So every share a batch changes is written
+to its own record *and* to the agent record's *journal*, in the same put as the totals it
+changed, and agent records are flushed before share records (`is_agent_record`): a share
+record newer than its agent's totals can then not exist, and the journal, where it has an
+entry, is the member's share. A journal is dropped at the agent's first load in a later
+batch of the same worker run (the earlier batch was acknowledged whole); a journal from
+another run is kept and its shares written again, so whoever takes the messages of a
+crashed batch also re-sends every share it may have left only on a dead worker's disk.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -31,31 +43,50 @@ from streams.emission import Emission
 
 @dataclass
 class StoredAgent:
-    """The agent record: registration facts, running totals, tally version.
+    """The agent record: registration facts, running totals, tally version, and the
+    journal of the shares its latest batch changed (see the module docstring).
 
-    Members' shares are stored apart, one record per (agent, member), so an update reads
-    and writes two small records however many recruits the agent has.
+    Members' shares are otherwise stored apart, one record per (agent, member), so an
+    update reads and writes a few small records however many recruits the agent has.
     """
 
     book: AgentBook
     version: int = 0
+    journal: dict[str, list[Any]] = field(default_factory=dict)
+    """member_id -> [seq, share as a list or None], newer than the member's share record."""
+    batch: str = ""
+    """The batch that wrote the journal."""
 
     def dumps(self) -> bytes:
-        return json.dumps(
-            {"b": self.book.to_dict(), "t": self.book.totals_to_list(), "v": self.version},
-            separators=(",", ":"),
-        ).encode()
+        raw: dict[str, Any] = {
+            "b": self.book.to_dict(),
+            "t": self.book.totals_to_list(),
+            "v": self.version,
+        }
+        if self.journal:
+            raw["j"] = self.journal
+            raw["k"] = self.batch
+        return json.dumps(raw, separators=(",", ":")).encode()
 
     @classmethod
     def loads(cls, data: bytes) -> StoredAgent:
         raw = json.loads(data)
         book = AgentBook.from_dict(raw["b"])
         book.restore_totals(raw["t"])
-        return cls(book, raw["v"])
+        return cls(book, raw["v"], raw.get("j", {}), raw.get("k", ""))
+
+
+SHARE_PREFIX = "share:"
 
 
 def share_key(agent_id: str, member_id: str) -> str:
-    return f"share:{agent_id}:{member_id}"
+    """Agent ids cannot contain ':' (`jamsos.contracts`), so no agent record has this form."""
+    return f"{SHARE_PREFIX}{agent_id}:{member_id}"
+
+
+def is_agent_record(key: str) -> bool:
+    """Agent records are flushed before share records (see the module docstring)."""
+    return not key.startswith(SHARE_PREFIX)
 
 
 class AgentProcessor:
@@ -64,6 +95,15 @@ class AgentProcessor:
     def __init__(self, serde: AvroSerde, agents: MutableMapping[str, bytes]) -> None:
         self.serde = serde
         self.agents = agents
+        self._run = uuid.uuid4().hex[:12]
+        self._batches = 0
+        self.batch = f"{self._run}-0"
+
+    def begin_batch(self) -> None:
+        """Start a batch (a batch is flushed and acknowledged whole before the next one
+        begins)."""
+        self._batches += 1
+        self.batch = f"{self._run}-{self._batches}"
 
     def handle(self, key: bytes, value: bytes) -> list[Emission]:
         agent_id = key.decode()
@@ -93,19 +133,24 @@ class AgentProcessor:
         as_of = date.fromisoformat(update["as_of"])
         share = None if update["share"] is None else share_from_list(update["share"])
         touched = {period for period, _ in share.periods} if share is not None else set()
-        key = share_key(stored.book.agent_id, member_id)
-        previous = self.agents.get(key)
-        old_seq, old_share = json.loads(previous) if previous else (-1, None)
-        if seq <= old_seq:
-            # Re-delivered: re-publish the current figures only, and write the share again
-            # for a changelog that may have missed it (a kill -9 before its delivery).
-            if previous is not None:
-                self.agents[key] = previous
+        entry = stored.journal.get(member_id)
+        if entry is None:
+            previous = self.agents.get(share_key(stored.book.agent_id, member_id))
+            entry = json.loads(previous) if previous else [-1, None]
+        old_seq, old_share = entry
+        if seq <= old_seq:  # re-delivered: re-publish the current figures only
             return touched, as_of
         old = None if old_share is None else share_from_list(old_share)
         change = stored.book.replace_share(old, share)
-        self.agents[key] = json.dumps([seq, update["share"]], separators=(",", ":")).encode()
+        entry = [seq, update["share"]]
+        stored.journal[member_id] = entry
+        self._write_share(stored.book.agent_id, member_id, entry)
         return set(change.periods) | touched, as_of
+
+    def _write_share(self, agent_id: str, member_id: str, entry: list[Any]) -> None:
+        self.agents[share_key(agent_id, member_id)] = json.dumps(
+            entry, separators=(",", ":")
+        ).encode()
 
     def _tallies(self, stored: StoredAgent, periods: list[Month], as_of: date) -> list[Emission]:
         book = stored.book
@@ -148,5 +193,14 @@ class AgentProcessor:
         return emissions
 
     def _load(self, agent_id: str) -> StoredAgent:
+        """The agent as stored, its journal settled for this batch (module docstring)."""
         data = self.agents.get(agent_id)
-        return StoredAgent.loads(data) if data else StoredAgent(AgentBook(agent_id))
+        stored = StoredAgent.loads(data) if data else StoredAgent(AgentBook(agent_id))
+        if stored.batch != self.batch:
+            if stored.batch.startswith(f"{self._run}-"):
+                stored.journal = {}
+            else:
+                for member_id, entry in stored.journal.items():
+                    self._write_share(agent_id, member_id, entry)
+            stored.batch = self.batch
+        return stored

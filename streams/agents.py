@@ -34,7 +34,7 @@ from jamsos.contracts.catalog import TOPICS
 from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
-from streams.agent_processor import AgentProcessor
+from streams.agent_processor import AgentProcessor, is_agent_record
 from streams.delivery import Deliveries
 from streams.emission import Emission
 from streams.member_loop import MemberLoop
@@ -76,7 +76,7 @@ def register_agents(
 ) -> None:
     """Attach the worker's agents and its member loop to `app`, counting what they do in
     `metrics`; the member side keeps its state in `store` (`streams.member_state`)."""
-    agent_table = StagedTable(tables.agents)
+    agent_table = StagedTable(tables.agents, first=is_agent_record)
     members = MemberProcessor(
         serde,
         nik_secret=settings.nik_key(),
@@ -270,6 +270,7 @@ def register_agents(
     async def agent_tally_agent(stream: faust.StreamT) -> AsyncIterator[None]:
         deliveries = Deliveries(app)
         async for events in batches(stream, "agent-tallies"):
+            agents.begin_batch()
             emissions: list[Emission] = []
             for event in dense(events):
                 agent_table.partition = event.message.partition

@@ -17,9 +17,12 @@ lands on the same worker), and Faust's producer. Each batch:
 3. has its outputs sent and every acknowledgement checked;
 4. has its state, with each partition's next input offsets, written to the state topic
    (acknowledged) and then RocksDB (`streams.member_state`);
-5. has the group offsets committed, with the partition's next clock offset as the commit's
-   metadata (`jamsos.demo.lag` reads both). They are for monitoring: a partition resumes
-   from the offsets stored with its state.
+5. has its positions queued for the group-offset commit, which runs at most once a
+   `COMMIT_SECONDS` off the hot path, with the partition's next clock offset as the
+   commit's metadata (`jamsos.demo.lag` reads both). The group offsets are for monitoring:
+   a partition resumes from the offsets stored with its state, so a partition restored
+   here commits those at once (the worker that stored them may have died before its
+   commit, and nothing new may come to move them).
 
 A rebalance waits for the batch in flight (`on_partitions_revoked`); a partition assigned
 here is restored from the state topic and read again from its stored offsets before it is
@@ -78,6 +81,8 @@ CLOSE_SLACK_MS = 20
 a partition counts as closed (`streams.merge.closed_until`)."""
 BUFFERED_PER_SOURCE = 20_000
 """Messages of one partition held in its merge before its fetching pauses."""
+COMMIT_SECONDS = 1.0
+"""Longest the group offsets trail the stored positions of a running worker."""
 TICK_COMMIT = "clock="
 """Commit metadata: the next clock offset of the partition (`jamsos.demo.lag`)."""
 
@@ -132,6 +137,9 @@ class MemberLoop:
         self.deliveries = Deliveries(app)
         self.revoke_wait = settings.worker_session_timeout * 0.8
         self.stopping = False
+        self.to_commit: dict[int, dict[str, int]] = {}
+        """Per member partition, stored positions not yet committed as group offsets."""
+        self.commit_due = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -183,7 +191,11 @@ class MemberLoop:
         except TimeoutError:
             log.warning("the member batch in flight did not finish; stopping without it")
         else:
-            self.in_flight.release()
+            try:
+                if self.consumer is not None and self.to_commit:
+                    await self._commit_offsets()
+            finally:
+                self.in_flight.release()
         for consumer in (self.consumer, self.clock_reader, self.restorer):
             if consumer is not None:
                 await consumer.stop()
@@ -219,6 +231,8 @@ class MemberLoop:
                         time.perf_counter() - started
                     )
                 self._pace()
+                if self.to_commit and time.monotonic() >= self.commit_due:
+                    await self._commit_offsets()
             if not fetched and not taken:
                 await asyncio.sleep(0)
 
@@ -369,7 +383,7 @@ class MemberLoop:
             self.metrics.emitted.labels(topic).inc(count)
         owned = set(self.merges)
         await self.store.commit(batch, self._send_state, partitions=owned)
-        await self._commit_offsets(stored)
+        self.to_commit.update(stored)
 
     async def _apply(
         self, partition: int, sequence: int, arrival: Arrival, batch: Any
@@ -468,13 +482,16 @@ class MemberLoop:
             record.headers,
         )
 
-    async def _commit_offsets(self, stored: dict[int, dict[str, int]]) -> None:
-        """Commit the group offsets of the partitions a batch stored (monitoring only: a
-        partition resumes from the positions stored with its state)."""
+    async def _commit_offsets(self) -> None:
+        """Commit the group offsets of the stored positions not committed yet (monitoring
+        only: a partition resumes from the positions stored with its state). A failed
+        commit is tried again at the next turn; a partition no longer assigned is dropped."""
         assert self.consumer is not None
+        self.commit_due = time.monotonic() + COMMIT_SECONDS
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         assignment = self.consumer.assignment()
-        for partition, positions in stored.items():
+        pending, self.to_commit = self.to_commit, {}
+        for partition, positions in pending.items():
             metadata = f"{TICK_COMMIT}{positions.get(SOURCE_TOPICS[Source.CLOCK], 0)}"
             for source in (Source.ENROLMENTS, Source.CONTRIBUTIONS):
                 tp = TopicPartition(self.topics[source], partition)
@@ -485,9 +502,11 @@ class MemberLoop:
         if not offsets:
             return
         try:
-            await self.consumer.commit(offsets)
+            await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_SECONDS * 5)
         except Exception as error:
-            log.warning("committing the member offsets failed (%r); the next batch will", error)
+            log.warning("committing the member offsets failed (%r); trying again", error)
+            for partition, positions in pending.items():
+                self.to_commit.setdefault(partition, positions)
 
     # -- rebalances --------------------------------------------------------------------------
     async def revoked(self, partitions: set[TopicPartition]) -> None:
@@ -499,8 +518,10 @@ class MemberLoop:
             self.app.fail_stop("a member batch outlasting the rebalance", error)
             return
         try:
+            await self._commit_offsets()  # still this generation's
             for partition in {tp.partition for tp in partitions}:
                 self.merges.pop(partition, None)
+                self.to_commit.pop(partition, None)
                 for source in Source:
                     self.expected.pop((partition, source), None)
         finally:
@@ -531,6 +552,8 @@ class MemberLoop:
                     )
                 self.processor.store = self.store.begin()
                 positions = self.processor.clock(partition).positions
+                if positions:
+                    self.to_commit[partition] = positions
                 for source in (Source.ENROLMENTS, Source.CONTRIBUTIONS):
                     tp = TopicPartition(self.topics[source], partition)
                     offset = positions.get(SOURCE_TOPICS[source], 0)

@@ -17,7 +17,7 @@ while flushing the writes of each partition.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,10 +42,14 @@ class StagedTable(MutableMapping[str, bytes]):
 
     `partition` must be set to the partition of the event being handled before each use;
     it is recorded with every staged write so that `flush` sends it to the right place.
+    `first` picks the keys `flush` writes before the others.
     """
 
-    def __init__(self, table: MutableMapping[str, bytes]) -> None:
+    def __init__(
+        self, table: MutableMapping[str, bytes], first: Callable[[str], bool] = lambda _: False
+    ) -> None:
         self.table = table
+        self.first = first
         self.partition = 0
         self._staged: dict[str, tuple[int, Any]] = {}
         self._undo: list[tuple[str, tuple[int, Any] | None]] = []
@@ -104,10 +108,13 @@ class StagedTable(MutableMapping[str, bytes]):
 
     def flush(self, partition: int) -> int:
         """Write the staged keys of `partition` to the table (the caller has made an event
-        of that partition current); returns how many keys were written."""
+        of that partition current): the keys `first` picks, then the others. A crash keeps
+        a prefix of the writes, which `streams.agent_processor` relies on. Returns how many
+        keys were written."""
         written = 0
         self._undo.clear()
-        for key in [k for k, (p, _) in self._staged.items() if p == partition]:
+        keys = [k for k, (p, _) in self._staged.items() if p == partition]
+        for key in sorted(keys, key=lambda k: not self.first(k)):
             _, value = self._staged.pop(key)
             if value is _DELETED:
                 if self.table.get(key) is not None:

@@ -20,11 +20,12 @@ from jamsos.contracts.errors import ContractError
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.events import event_from_record
 from jamsos.rules.replay import replay_state
-from streams.agent_processor import AgentProcessor
+from streams.agent_processor import AgentProcessor, StoredAgent, is_agent_record
 from streams.emission import Emission
 from streams.member_processor import MemberProcessor, StoredMember
 from streams.member_state import MemberStore, MemoryState
 from streams.origin import Origin
+from streams.staging import StagedTable
 from tests.integration.streams.records import closed, enrolled, paid, reversed_
 
 SECRET = b"test-secret"
@@ -247,36 +248,95 @@ def test_a_tick_too_far_ahead_is_refused_and_changes_nothing(serde: AvroSerde) -
 
 
 class Changelog(dict[str, bytes]):
-    """A table that also records every write, as the changelog topic would receive it."""
+    """A table that also records every write in order, as the changelog topic receives it."""
 
     def __init__(self, data: dict[str, bytes]) -> None:
         super().__init__(data)
-        self.written: dict[str, bytes] = {}
+        self.writes: list[tuple[str, bytes]] = []
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        self.written[key] = value
+        self.writes.append((key, value))
         super().__setitem__(key, value)
 
 
-def test_a_redelivered_share_update_writes_the_share_again(serde: AvroSerde) -> None:
+def _tally(processor: AgentProcessor, staged: StagedTable, batch: list[Emission]) -> None:
+    """One agent-inbox batch as the worker takes it: begin, handle each message, flush."""
+    processor.begin_batch()
+    for update in batch:
+        processor.handle(update.key or b"", update.value)
+    staged.flush(0)
+
+
+def test_a_crash_anywhere_in_an_agent_batch_then_its_redelivery_counts_each_share_once(
+    serde: AvroSerde,
+) -> None:
+    """A kill -9 keeps any prefix of a batch's table writes; the batch is then delivered
+    again, to a worker of another run. Whatever the prefix, the agent's figures and its
+    members' shares end where they would without a crash."""
     partition = Partition(serde)
-    out = partition.feed(
-        enrolled("M1", "2019-01-10", agent="AG-7"),
-        paid("M1", "2019-01-12", payment="P1", collector="AG-7"),
-    )
-    updates = [e for e in out if e.topic == "agent-inbox"]
-    table: dict[str, bytes] = {}
-    agents = AgentProcessor(serde, table)
-    for update in updates:
-        agents.handle(update.key or b"", update.value)
-    changelog = Changelog(table)
-    agents.agents = changelog
 
-    for update in updates:
-        agents.handle(update.key or b"", update.value)
+    def updates(*items: tuple[str, dict[str, Any]]) -> list[Emission]:
+        return [e for e in partition.feed(*items) if e.topic == "agent-inbox"]
 
-    assert changelog.written == dict(changelog)  # every key the agent holds, written again
-    assert any(key.startswith("share:AG-7:") for key in changelog.written)
+    batches = [
+        updates(
+            enrolled("M1", "2019-01-10", agent="AG-7"),
+            enrolled("M2", "2019-01-10", agent="AG-7"),
+            paid("M1", "2019-01-12", payment="P1", collector="AG-7"),
+        ),
+        updates(
+            paid("M2", "2019-01-13", payment="P2", collector="AG-7"),
+            paid("M1", "2019-02-12", payment="P3", collector="AG-7"),
+            enrolled("M3", "2019-02-12", agent="AG-7"),
+        ),
+        updates(
+            paid("M1", "2019-03-12", payment="P4", collector="AG-7"),
+            paid("M2", "2019-03-13", months=2, payment="P5", collector="AG-7"),
+            paid("M3", "2019-03-14", payment="P6", collector="AG-7"),
+        ),
+    ]
+
+    def figures(table: dict[str, bytes]) -> tuple[Any, Any, dict[str, bytes]]:
+        stored = StoredAgent.loads(table["AG-7"])
+        shares = {key: value for key, value in table.items() if not is_agent_record(key)}
+        return stored.book.to_dict(), stored.book.totals_to_list(), shares
+
+    reference: dict[str, bytes] = {}
+    staged = StagedTable(reference, first=is_agent_record)
+    processor = AgentProcessor(serde, staged)
+    for batch in batches:
+        _tally(processor, staged, batch)
+    expected = figures(reference)
+    assert expected[1], "the batches moved the agent's totals"
+
+    before: dict[str, bytes] = {}
+    staged = StagedTable(before, first=is_agent_record)
+    _tally(AgentProcessor(serde, staged), staged, batches[0])
+    recorded = Changelog(dict(before))
+    staged = StagedTable(recorded, first=is_agent_record)
+    _tally(AgentProcessor(serde, staged), staged, batches[1])
+    assert recorded.writes[0][0] == "AG-7"  # the agent record before its shares
+    assert len(recorded.writes) > 2
+
+    for cut in range(len(recorded.writes) + 1):
+        table = dict(before) | dict(recorded.writes[:cut])
+        staged = StagedTable(table, first=is_agent_record)
+        restarted = AgentProcessor(serde, staged)
+        for batch in batches[1:]:  # the cut batch again, then the next
+            _tally(restarted, staged, batch)
+        assert figures(table) == expected, f"after a crash at write {cut}"
+
+    # The killed worker's disk may hold more of the batch than the changelog; it starts
+    # again from its disk, and whoever later reads the changelog must see the same books.
+    for on_disk in range(len(recorded.writes) + 1):
+        for in_changelog in range(on_disk + 1):
+            disk = Changelog(dict(before) | dict(recorded.writes[:on_disk]))
+            staged = StagedTable(disk, first=is_agent_record)
+            restarted = AgentProcessor(serde, staged)
+            for batch in batches[1:]:
+                _tally(restarted, staged, batch)
+            changelog = dict(before) | dict(recorded.writes[:in_changelog]) | dict(disk.writes)
+            assert figures(changelog) == expected, f"disk {on_disk}, changelog {in_changelog}"
 
 
 def test_held_events_become_dead_letters_of_their_input_message_after_hold_days(
