@@ -26,12 +26,13 @@ crashed batch also re-sends every share it may have left only on a dead worker's
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+import orjson
 
 from jamsos.contracts.serde import AvroSerde
 from jamsos.rules.agent import AgentBook, share_from_list
@@ -66,11 +67,11 @@ class StoredAgent:
         if self.journal:
             raw["j"] = self.journal
             raw["k"] = self.batch
-        return json.dumps(raw, separators=(",", ":")).encode()
+        return orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS)  # the book keys periods by number
 
     @classmethod
     def loads(cls, data: bytes) -> StoredAgent:
-        raw = json.loads(data)
+        raw = orjson.loads(data)
         book = AgentBook.from_dict(raw["b"])
         book.restore_totals(raw["t"])
         return cls(book, raw["v"], raw.get("j", {}), raw.get("k", ""))
@@ -111,7 +112,7 @@ class AgentProcessor:
         if value[:1] == b"\x00":
             periods, as_of = self._agent_event(stored, value)
         else:
-            updates = json.loads(value)
+            updates = orjson.loads(value)
             periods, as_of = set(), date.min
             for update in updates if isinstance(updates, list) else [updates]:
                 touched, on = self._share_update(stored, update)
@@ -136,7 +137,7 @@ class AgentProcessor:
         entry = stored.journal.get(member_id)
         if entry is None:
             previous = self.agents.get(share_key(stored.book.agent_id, member_id))
-            entry = json.loads(previous) if previous else [-1, None]
+            entry = orjson.loads(previous) if previous else [-1, None]
         old_seq, old_share = entry
         if seq <= old_seq:  # re-delivered: re-publish the current figures only
             return touched, as_of
@@ -148,9 +149,7 @@ class AgentProcessor:
         return set(change.periods) | touched, as_of
 
     def _write_share(self, agent_id: str, member_id: str, entry: list[Any]) -> None:
-        self.agents[share_key(agent_id, member_id)] = json.dumps(
-            entry, separators=(",", ":")
-        ).encode()
+        self.agents[share_key(agent_id, member_id)] = orjson.dumps(entry)
 
     def _tallies(self, stored: StoredAgent, periods: list[Month], as_of: date) -> list[Emission]:
         book = stored.book

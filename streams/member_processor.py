@@ -18,12 +18,13 @@ Exactly-once *effect* on top of at-least-once delivery:
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+import orjson
 
 from jamsos.contracts.errors import ContractError, ErrorType
 from jamsos.contracts.serde import AvroSerde
@@ -75,11 +76,11 @@ class StoredMember:
         data: dict[str, Any] = {"l": self.ledger.to_dict(), "o": self.offset, "s": self.seq}
         if self.held:
             data["h"] = self.held
-        return member_value(self.due_on, json.dumps(data, separators=(",", ":")).encode())
+        return member_value(self.due_on, orjson.dumps(data))
 
     @classmethod
     def loads(cls, data: bytes) -> StoredMember:
-        raw = json.loads(member_body(data))
+        raw = orjson.loads(member_body(data))
         due = due_of(data)
         return cls(
             MemberLedger.from_dict(raw["l"]),
@@ -126,22 +127,21 @@ class PartitionClock:
     positions: dict[str, int] = field(default_factory=dict)
 
     def dumps(self) -> bytes:
-        return json.dumps(
+        return orjson.dumps(
             {
                 "b": None if self.business_date is None else self.business_date.isoformat(),
                 "e": None if self.earliest_due is None else self.earliest_due.isoformat(),
                 "t": self.last_tick,
                 "n": self.sequence,
                 "p": self.positions,
-            },
-            separators=(",", ":"),
-        ).encode()
+            }
+        )
 
     @classmethod
     def loads(cls, data: bytes | None) -> PartitionClock:
         if not data:
             return cls()
-        raw = json.loads(data)
+        raw = orjson.loads(data)
         parse = date.fromisoformat
         return cls(
             None if raw["b"] is None else parse(raw["b"]),
@@ -371,15 +371,14 @@ class MemberProcessor:
             Emission(
                 AGENT_INBOX,
                 agent_id.encode(),
-                json.dumps(
+                orjson.dumps(
                     {
                         "member_id": member_id,
                         "seq": seq,
                         "as_of": on.isoformat(),
                         "share": None if share is None else share_to_list(share),
-                    },
-                    separators=(",", ":"),
-                ).encode(),
+                    }
+                ),
             )
             for agent_id, share in sorted(share_updates(before, after).items())
         ]

@@ -134,7 +134,10 @@ class Children:
 
     def check(self) -> None:
         """Raise when a child has ended, unless it ended with a status it is restarted on
-        (then it is started again, at most `MAX_RESTARTS` times)."""
+        (then it is started again, at most `MAX_RESTARTS` times); and end the run if a
+        SIGTERM came whose exit was lost (`terminate_as_exit`)."""
+        if _terminated:
+            raise SystemExit(128 + _terminated[0])
         for child in self.children:
             code = child.process.poll()
             if code in child.restart_on and child.restarts < MAX_RESTARTS:
@@ -171,16 +174,27 @@ class Children:
             self.stop_all()
 
 
+_terminated: list[int] = []
+"""Signals `terminate_as_exit` has received in this process."""
+
+
 @contextmanager
 def terminate_as_exit() -> Iterator[None]:
     """SIGTERM ends the block like an exception (exit status 143), so `finally` and `with`
-    clean-up (stopping children) run; the previous handler is restored afterwards."""
+    clean-up (stopping children) run; the previous handler is restored afterwards.
+
+    A signal that lands in a callback whose exceptions Python ignores (logging's lock
+    release after starting a child is one) loses that exit; the signal is therefore also
+    noted, and `Children.check` ends the run then."""
 
     def handler(signum: int, _frame: object) -> None:
+        _terminated.append(signum)
         raise SystemExit(128 + signum)
 
+    _terminated.clear()
     previous: Callable[..., object] | int | None = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _terminated.clear()

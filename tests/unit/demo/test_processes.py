@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,18 @@ def test_any_other_exit_fails_the_run_at_once(
     children.start("sink", "sink", log=tmp_path / "s.log", restart_on=frozenset({70}))
     with pytest.raises(ChildExitedError, match=r"sink .* exited with status 1"):
         children.check()
+
+
+def test_a_sigterm_whose_exit_was_swallowed_ends_the_run_at_the_next_check() -> None:
+    """A SIGTERM landing in a callback whose exceptions Python ignores (logging's lock
+    release after a fork) loses its SystemExit; the run must still end, at the next check."""
+    children = Children(Settings())
+    with processes.terminate_as_exit():
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with pytest.raises(SystemExit):
+            handler(signal.SIGTERM, None)  # the exit that the callback swallowed
+        with pytest.raises(SystemExit) as exited:
+            children.check()
+    assert exited.value.code == 128 + signal.SIGTERM
+    children.check()  # a later run in the same process starts clean
