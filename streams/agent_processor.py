@@ -12,8 +12,10 @@ Every message re-publishes the agent's figures (current, and the periods it touc
 `AgentTally` records with an increasing `version`; a re-delivered message therefore also
 repairs a tally lost in a crash.
 
-A crash can cut a batch's table writes anywhere; worse, Faust's local RocksDB may keep
-writes of a killed worker that never reached the changelog. The agent record and its
+A crash can cut a batch's table writes anywhere: the changelog then holds any prefix of
+them. (The local store is written only once the changelog has acknowledged the batch,
+`streams.agent_store`; a store written by an older worker may still be ahead of its
+changelog.) The agent record and its
 members' shares must agree in every such state. So every share a batch changes is written
 to its own record *and* to the agent record's *journal*, in the same put as the totals it
 changed, and agent records are flushed before share records (`is_agent_record`): a share

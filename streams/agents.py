@@ -35,6 +35,7 @@ from jamsos.contracts.intake import Admitted, admit
 from jamsos.contracts.serde import AvroSerde
 from jamsos.settings import Settings
 from streams.agent_processor import AgentProcessor, is_agent_record
+from streams.agent_store import ConfirmedTable, RevocationFence
 from streams.delivery import Deliveries
 from streams.emission import Emission
 from streams.member_loop import MemberLoop
@@ -76,7 +77,16 @@ def register_agents(
 ) -> None:
     """Attach the worker's agents and its member loop to `app`, counting what they do in
     `metrics`; the member side keeps its state in `store` (`streams.member_state`)."""
-    agent_table = StagedTable(tables.agents, first=is_agent_record)
+    agent_store = ConfirmedTable(tables.agents)
+    agent_table = StagedTable(agent_store, first=is_agent_record)
+    fence = RevocationFence(app)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def wait_for_the_agent_batch(sender: Any, revoked: Any = None, **_: Any) -> None:
+        """A revocation completes only after the agent-tally batch in flight has committed
+        (`streams.agent_store`)."""
+        await fence.revoked()
+
     members = MemberProcessor(
         serde,
         nik_secret=settings.nik_key(),
@@ -185,19 +195,16 @@ def register_agents(
                 emission.partition,
             )
 
-    async def settle(
-        deliveries: Deliveries, events: Sequence[faust.EventT], *staged: StagedTable
-    ) -> None:
-        """Write a batch's staged table changes, then wait until Kafka has acknowledged
-        them and the batch's outputs: only then may its offsets be acknowledged."""
+    async def settle(deliveries: Deliveries, events: Sequence[faust.EventT]) -> None:
+        """Send a batch's staged table changes and wait until Kafka has acknowledged them
+        and the batch's outputs: only then may its offsets be acknowledged."""
         last: dict[int, faust.EventT] = {}
         for event in events:
             last[event.message.partition] = event
         for partition, event in last.items():
             with as_current(event):
-                for table in staged:
-                    table.flush(partition)
-        await deliveries.confirm()
+                agent_table.flush(partition)
+        await agent_store.commit(deliveries)
 
     def poison(event: faust.EventT) -> Callable[[Exception], list[Emission]]:
         def letter(error: Exception) -> list[Emission]:
@@ -268,20 +275,32 @@ def register_agents(
 
     @app.agent(topics.agent_inbox, name="agent-tallies")
     async def agent_tally_agent(stream: faust.StreamT) -> AsyncIterator[None]:
+        """Agent books from the agent inbox, a batch at a time under the revocation fence
+        (`streams.agent_store`)."""
         deliveries = Deliveries(app)
+        collected_since = fence.revocations
         async for events in batches(stream, "agent-tallies"):
-            agents.begin_batch()
-            emissions: list[Emission] = []
-            for event in dense(events):
-                agent_table.partition = event.message.partition
-                with as_current(event):
-                    emissions += await isolated(
-                        (agent_table,),
-                        partial(
-                            agents.handle, event.message.key or b"", event.message.value or b""
-                        ),
-                        poison(event),
-                    )
-            await publish(deliveries, emissions)
-            await settle(deliveries, events, agent_table)
+            since, collected_since = collected_since, fence.revocations
+            dense(events)
+            if fence.revocations != since:
+                await fence.settled()
+            async with fence.lock:
+                if fence.revocations != since:
+                    events = fence.still_held(events)
+                agents.begin_batch()
+                emissions: list[Emission] = []
+                for event in events:
+                    agent_table.partition = event.message.partition
+                    with as_current(event):
+                        emissions += await isolated(
+                            (agent_table,),
+                            partial(
+                                agents.handle,
+                                event.message.key or b"",
+                                event.message.value or b"",
+                            ),
+                            poison(event),
+                        )
+                await publish(deliveries, emissions)
+                await settle(deliveries, events)
             yield None

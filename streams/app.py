@@ -88,10 +88,6 @@ def create_app(
         # Room for a dead letter holding the largest input the broker accepts.
         producer_max_request_size=DEAD_LETTER_MAX_BYTES,
     )
-    # Table writes queue in Faust's producer buffer; past `max_messages` Faust pauses every
-    # stream to drain it a message at a time. A batch's staged writes go there at once and
-    # the batch then flushes the producer itself, so the cap is raised to a batch's worth.
-    app.producer.buffer.max_messages = settings.worker_batch_events * 8
     serde = AvroSerde(SchemaRegistry.from_settings(settings))
     app.metrics = WorkerMetrics()
     register_agents(

@@ -3,7 +3,8 @@
 The worker takes its inboxes in batches (`Stream.take_events`). Within a batch an agent,
 or one of its members' shares, is often written many times; every write to a Faust table
 is a RocksDB put *and* a changelog message. `StagedTable` keeps a batch's writes in memory
-and hands each key's last value to the table once, when the batch is done. Offsets are
+and hands each key's last value to the table once, when the batch is done (for the agent
+table, to `streams.agent_store.ConfirmedTable`, which sends them itself). Offsets are
 acknowledged only after that, so a crash mid-batch re-delivers the whole batch; shares
 carry sequence numbers and tallies versions (`streams.agent_processor`), so the
 re-delivery is safe. (The member side keeps its own state: `streams.member_state`.)
@@ -19,7 +20,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from faust.streams import _current_event
 from faust.types import EventT
@@ -37,6 +38,17 @@ def as_current(event: EventT) -> Iterator[None]:
         _current_event.reset(token)
 
 
+class Target(Protocol):
+    """Where a batch's writes go: a Faust table, `streams.agent_store.ConfirmedTable`, or a
+    dict in tests."""
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+    def __setitem__(self, key: str, value: bytes, /) -> None: ...
+
+    def __delitem__(self, key: str, /) -> None: ...
+
+
 class StagedTable(MutableMapping[str, bytes]):
     """A write-back view of a table for one batch: reads see staged writes first.
 
@@ -45,9 +57,7 @@ class StagedTable(MutableMapping[str, bytes]):
     `first` picks the keys `flush` writes before the others.
     """
 
-    def __init__(
-        self, table: MutableMapping[str, bytes], first: Callable[[str], bool] = lambda _: False
-    ) -> None:
+    def __init__(self, table: Target, first: Callable[[str], bool] = lambda _: False) -> None:
         self.table = table
         self.first = first
         self.partition = 0

@@ -63,3 +63,29 @@ def test_an_agent_failure_ends_the_worker_process_with_its_own_status() -> None:
     assert result.returncode == EXIT_AGENT_FAILED, result.stderr
     assert "still running" not in result.stdout
     assert "agent members failed; stopping the worker without committing" in result.stderr
+
+
+def test_the_rocksdb_store_applies_changelog_messages_as_the_agent_store_hands_them() -> None:
+    """`streams.agent_store.ConfirmedTable` applies its confirmed writes through
+    `Store.apply_changelog_batch` with events carrying only `message.tp`, `.partition`,
+    `.offset`, `.key` and `.value`; the store must read nothing else, write the partition's
+    keys raw, and keep the offset as the partition's persisted one."""
+    from faust.stores.rocksdb import Store
+
+    source = inspect.getsource(Store.apply_changelog_batch)
+    assert "tp, offset = event.message.tp, event.message.offset" in source
+    assert "msg = event.message" in source
+    assert "batches[msg.partition].put(msg.key, msg.value)" in source
+    assert "self.set_persisted_offset(tp, offset)" in source
+    assert "to_key(" not in source and "event.key" not in source
+
+
+def test_a_revocation_awaits_its_signal_before_the_new_assignment() -> None:
+    """`streams.agent_store.RevocationFence` waits for the batch in flight from the
+    `on_partitions_revoked` signal: Faust must await it inside its revocation, and end the
+    rebalance (`app.rebalancing`) only after recovery."""
+    from faust.tables.recovery import Recovery
+
+    revoked = inspect.getsource(faust.App._on_partitions_revoked)
+    assert "await T(self.on_partitions_revoked.send)(revoked)" in revoked
+    assert "app.on_rebalance_end()" in inspect.getsource(Recovery._resume_streams)
