@@ -4,7 +4,6 @@ own RocksDB store, with a producer that answers at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +62,7 @@ class _Event:
 
 
 @pytest.fixture
-def table(tmp_path: Path) -> Iterator[faust.types.TableT[str, bytes]]:
+def table(tmp_path: Path) -> faust.types.TableT[str, bytes]:
     app = faust.App(
         "agent-store-test",
         key_serializer="raw",
@@ -72,7 +71,7 @@ def table(tmp_path: Path) -> Iterator[faust.types.TableT[str, bytes]]:
         datadir=str(tmp_path),
         web_enabled=False,
     )
-    yield app.Table("agents", default=None, key_type=str, value_type=bytes, partitions=4)
+    return app.Table("agents", default=None, key_type=str, value_type=bytes, partitions=4)
 
 
 def _write(store: ConfirmedTable, partition: int, writes: dict[str, bytes]) -> None:
