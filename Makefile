@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit faults lint bootstrap stack-up stack-down clean
+.PHONY: demo test unit faults lint bootstrap rules stack-up stack-down clean
 
 ## The main job: local stack + simulated workload + report.
 demo: bootstrap
@@ -21,7 +21,7 @@ faults: bootstrap
 	$(BIN)/pytest tests/integration/faults
 
 ## Pure-logic tests only (no servers).
-unit: $(STAMP)
+unit: rules
 	$(BIN)/pytest tests/unit
 
 lint: $(STAMP)
@@ -31,8 +31,12 @@ lint: $(STAMP)
 	$(BIN)/jamsos grafana --check
 	$(BIN)/jamsos k8s --check
 
-bootstrap: $(STAMP)
+bootstrap: rules
 	bash deploy/local/install-system-packages.sh
+
+## The rules compiled with mypyc, when the sources changed (else the pure-Python rules run).
+rules: $(STAMP)
+	@$(BIN)/python -m jamsos.compiled_rules
 
 # pip's own chatter (build back-end notices) goes to a log; a failure says which log to read.
 INSTALL_LOG := $(VENV)/install.log

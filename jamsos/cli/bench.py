@@ -16,7 +16,10 @@ from jamsos.contracts.serde import AvroSerde
 
 
 def _machine() -> dict[str, object]:
+    import jamsos.rules
+
     return {
+        "rules": "compiled" if jamsos.rules.COMPILED else "python",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -54,6 +57,39 @@ def crc(messages: int, out: Path) -> None:
         f"{c.publish_msgs_per_s / pure.publish_msgs_per_s:.2f}x, consume "
         f"{c.consume_msgs_per_s / pure.consume_msgs_per_s:.2f}x"
     )
+
+
+@bench.command()
+@click.option("--members", default=3_000, show_default=True)
+@click.option("--months", default=12, show_default=True)
+@click.option("--runs", default=3, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench-results"))
+@one_line_errors
+def rules(members: int, months: int, runs: int, out: Path) -> None:
+    """The member step offline, µs per event: rules compiled with mypyc against pure
+    Python (`jamsos.compiled_rules`), alternating child processes, best of the rounds."""
+    from jamsos.bench.rules import measure_rules, summary
+
+    rounds = measure_rules(members, months, runs)
+    figures = summary(rounds)
+    result = {
+        "bench": "rules",
+        "machine": _machine(),
+        "workload": {"members": members, "months": months, "events": rounds[0].events},
+        "rounds": [vars(r) for r in rounds],
+        **figures,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rules.json").write_text(json.dumps(result, indent=2))
+    click.echo(f"workload: {members:,} members x {months} months = {rounds[0].events:,} events")
+    for r in rounds:
+        click.echo(f"  {r.mode:<8} {r.us_per_event:>8.1f} us/event")
+    click.echo(
+        f"best: python {figures['python_us_per_event']} us, compiled "
+        f"{figures['compiled_us_per_event']} us, {figures['speedup']}x"
+    )
+    if not figures["compiled_ran"]:
+        raise click.ClickException("the compiled rules did not run: build them with `make rules`")
 
 
 @bench.command()

@@ -8,4 +8,12 @@ functions, so the two cannot disagree.
 - ``member``: the per-member ledger, status evaluation, emissions and the tick date.
 - ``agent``: what each member contributes to agent figures, and the per-agent book.
 - ``replay``: the offline computation behind ``jamsos replay``.
+
+The same modules compiled with mypyc run instead when they were built for exactly these
+sources (`jamsos.compiled_rules`); ``COMPILED`` says which run.
 """
+
+from jamsos.compiled_rules import activate
+
+COMPILED = activate(__path__)
+"""Whether the mypyc-compiled rules run (else the pure-Python ones)."""
