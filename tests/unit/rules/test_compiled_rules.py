@@ -44,7 +44,10 @@ def _replay(mode: str) -> dict[str, Any]:
 
 
 def test_the_compiled_rules_are_built_for_these_sources_and_run() -> None:
-    assert jamsos.rules.COMPILED, "the compiled rules are not built for these sources: run make"
+    assert jamsos.rules.COMPILED, (
+        "the compiled rules are not built for these sources: run `make rules` "
+        f"(its log: {compiled_rules.BUILD_ROOT / 'build.log'})"
+    )
     assert jamsos.rules.member.__file__ is not None
     assert jamsos.rules.member.__file__.endswith(".so")
     assert str(compiled_rules.build_dir()) in jamsos.rules.member.__file__
