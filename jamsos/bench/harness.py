@@ -66,7 +66,8 @@ class BenchRun:
 
 @contextmanager
 def bench_run(base: Settings, label: str, *, keep: bool = False) -> Iterator[BenchRun]:
-    """A private run: fresh prefix, groups and database; everything removed afterwards."""
+    """A private run: fresh prefix, groups and database; everything removed afterwards,
+    except the processes' logs when the run failed."""
     run = f"{label}{time.strftime('%H%M%S')}{uuid.uuid4().hex[:4]}"
     settings = base.model_copy(
         update={
@@ -81,8 +82,12 @@ def bench_run(base: Settings, label: str, *, keep: bool = False) -> Iterator[Ben
     migrate(admin, settings.clickhouse_database, cluster=settings.clickhouse_cluster)
     ensure_topics(settings, list(TOPICS))
     bench = BenchRun(settings, workdir)
+    failed = False
     try:
         yield bench
+    except BaseException:
+        failed = True  # the processes' logs stay in `workdir`: a failure names them
+        raise
     finally:
         bench.stop_all()
         if not keep:
@@ -90,7 +95,8 @@ def bench_run(base: Settings, label: str, *, keep: bool = False) -> Iterator[Ben
             admin.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
             for state in (settings.state_dir / "workers").glob(f"{settings.topic_prefix}*"):
                 shutil.rmtree(state, ignore_errors=True)
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not failed:
+                shutil.rmtree(workdir, ignore_errors=True)
         admin.disconnect()
 
 
