@@ -29,14 +29,9 @@ class StepRound:
     us_per_event: float
 
 
-def _topic(record_name: str) -> str:
-    if record_name in ("MemberEnrolled", "MembershipTerminated"):
-        return "enrolments"
-    return "clock" if record_name == "BusinessDayClosed" else "contributions"
-
-
 def time_member_step(members: int, months: int) -> tuple[int, float]:
     """(events, µs per event) of one pass of the member processor over a simulated feed."""
+    from jamsos.contracts.catalog import topic_for
     from jamsos.contracts.memory_registry import MemorySchemaRegistry
     from jamsos.contracts.serde import AvroSerde
     from jamsos.simulation import Simulation, SimulationConfig
@@ -46,7 +41,7 @@ def time_member_step(members: int, months: int) -> tuple[int, float]:
     serde = AvroSerde(MemorySchemaRegistry())  # type: ignore[arg-type]
     simulation = Simulation(SimulationConfig(members=members, months=months, seed=7))
     messages = [
-        serde.encode(_topic(item.record_name), item.record_name, item.record)
+        serde.encode(topic_for(item.record_name), item.record_name, item.record)
         for item in simulation.events()
         if isinstance(item, SimulatedEvent) and not item.record_name.startswith("Agent")
     ]
